@@ -1,0 +1,199 @@
+"""The `docbot` command: index documents, then search, ask or chat about them.
+
+Heavy modules (torch, llama.cpp, faiss) are imported inside the commands that need them, so
+`docbot --help` answers at once and `docbot search` never loads the language model.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.errors import DocbotError
+
+app = typer.Typer(
+    name="docbot",
+    help="Ask questions about a folder of documents; answers come from a local model, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+CorpusOpt = Annotated[
+    Path | None,
+    typer.Option("--corpus", help="Folder of documents [default: corpus/ or DOCBOT_CORPUS].", show_default=False),
+]
+IndexDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--index-dir",
+        help="Where the index lives [default: a per-corpus folder in the user cache].",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML config file [default: DOCBOT_CONFIG or ./docbot.toml].", show_default=False),
+]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder",
+        help="sentence-transformers model name or folder [default: packaged all-MiniLM-L6-v2].",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="GGUF model file [default: packaged SmolLM2-135M-Instruct].", show_default=False),
+]
+TopKOpt = Annotated[
+    int | None,
+    typer.Option(
+        "-k", "--top-k", min=1, max=50, help="How many passages to retrieve [default: 5].", show_default=False
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _settings(config: Path | None = None, **overrides: object):
+    from bot.settings import load_settings
+
+    return load_settings(config, **overrides)
+
+
+@app.command()
+def index(
+    corpus: CorpusOpt = None,
+    index_dir: IndexDirOpt = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every file, even unchanged ones.")] = False,
+    embedder: EmbedderOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Index the corpus: chunk and embed new or changed files, drop removed ones."""
+    from bot import terminal
+    from bot.components import index_corpus, make_embedder
+
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder)
+    progress, events = terminal.build_progress()
+    with progress:
+        report = index_corpus(settings, make_embedder(settings), rebuild, events)
+    state = "index updated" if report.written else "index already up to date"
+    terminal.err.print(f"{state}: {report.summary()}  [dim]({settings.resolved_index_dir()})[/dim]")
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="What to look for.")],
+    top_k: TopKOpt = None,
+    json_output: JsonOpt = False,
+    corpus: CorpusOpt = None,
+    index_dir: IndexDirOpt = None,
+    embedder: EmbedderOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the passages that best match a question (retrieval only, no language model)."""
+    from bot import terminal
+    from bot.components import open_retriever
+    from bot.engine import clean_question
+
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, top_k=top_k)
+    question = clean_question(question)
+    passages = open_retriever(settings).search(question, settings.top_k)
+    if json_output:
+        terminal.print_json(
+            {
+                "question": question,
+                "passages": [
+                    {
+                        "rank": p.rank,
+                        "doc": p.doc,
+                        "chunk": p.chunk.chunk,
+                        "location": p.chunk.location,
+                        "heading": p.chunk.heading,
+                        "score": round(p.score, 4),
+                        "text": p.text,
+                    }
+                    for p in passages
+                ],
+            }
+        )
+    else:
+        terminal.print_passages(passages)
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str | None,
+        typer.Argument(
+            help="The question. With --json and no question, questions are read from standard input, one per line.",
+            show_default=False,
+        ),
+    ] = None,
+    top_k: TopKOpt = None,
+    json_output: JsonOpt = False,
+    corpus: CorpusOpt = None,
+    index_dir: IndexDirOpt = None,
+    embedder: EmbedderOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Answer a question from the documents, citing the passages used as [1], [2]..."""
+    from bot import terminal
+    from bot.components import build_engine
+    from bot.engine import clean_question
+
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
+    if question is None and not json_output:
+        raise typer.BadParameter(
+            "give a question, or use --json to read questions from standard input", param_hint="QUESTION"
+        )
+    if question is not None:
+        clean_question(question)  # an empty question fails before any model loads
+    engine = build_engine(settings)
+    if question is None:
+        for line in sys.stdin:
+            if line.strip():
+                terminal.print_json(engine.answer(line).to_json())
+        return
+    if json_output:
+        terminal.print_json(engine.answer(question).to_json())
+        return
+    with terminal.streaming_answer() as on_token:
+        answer = engine.answer(question, on_token=on_token)
+    terminal.print_answer(answer)
+
+
+@app.command()
+def chat(
+    top_k: TopKOpt = None,
+    corpus: CorpusOpt = None,
+    index_dir: IndexDirOpt = None,
+    embedder: EmbedderOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Ask questions one after another (models load once). Follow-ups see the last answer."""
+    from bot import terminal
+    from bot.chat import run_chat
+    from bot.components import build_engine
+
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
+    run_chat(build_engine(settings), terminal)
+
+
+def main() -> None:
+    """Console entry point: named errors become one line on stderr and exit status 1."""
+    try:
+        app(prog_name="docbot")
+    except DocbotError as exc:
+        sys.stderr.write(f"docbot: error: {exc}\n")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("docbot: interrupted\n")
+        sys.exit(130)

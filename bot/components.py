@@ -1,0 +1,64 @@
+"""Build the real components from Settings: the one place that decides which models load."""
+
+from __future__ import annotations
+
+from bot.engine import Engine, EngineOptions
+from bot.errors import ConfigError
+from bot.llm import LanguageModel, LlamaCppModel
+from bot.settings import Settings
+from index.builder import BuildEvents, BuildReport, build_index
+from index.chunking import ChunkingParams
+from index.embedder import Embedder
+from index.search import Retriever
+from index.store import IndexStore
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; its model loads on first use."""
+    return Embedder(settings.embedder, batch_size=settings.embed_batch_size)
+
+
+def make_store(settings: Settings) -> IndexStore:
+    return IndexStore(settings.resolved_index_dir())
+
+
+def chunking_params(settings: Settings) -> ChunkingParams:
+    return ChunkingParams(max_chars=settings.chunk_chars, overlap_sentences=settings.chunk_overlap_sentences)
+
+
+def index_corpus(
+    settings: Settings, embedder: Embedder, rebuild: bool = False, events: BuildEvents | None = None
+) -> BuildReport:
+    """Build or refresh the configured corpus's index."""
+    return build_index(settings.corpus, make_store(settings), embedder, chunking_params(settings), rebuild, events)
+
+
+def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+    """A retriever over the live index (raises IndexNotFoundError / IndexMismatchError)."""
+    return Retriever(make_store(settings).load(), embedder or make_embedder(settings))
+
+
+def load_llm(settings: Settings) -> LanguageModel:
+    """The configured language model, in process or behind an OpenAI-compatible server."""
+    if settings.llm_backend == "llama-cpp":
+        return LlamaCppModel(settings.llm_model, settings.context_size, settings.resolved_threads())
+    if settings.llm_backend == "openai":
+        from bot.remote_llm import OpenAICompatibleModel
+
+        return OpenAICompatibleModel(settings.llm_url, settings.llm_api_model)
+    raise ConfigError(f"unknown llm_backend {settings.llm_backend!r}: use 'llama-cpp' or 'openai'")
+
+
+def engine_options(settings: Settings) -> EngineOptions:
+    return EngineOptions(
+        top_k=settings.top_k,
+        prompt_chars=settings.prompt_chars,
+        max_answer_tokens=settings.max_answer_tokens,
+        temperature=settings.temperature,
+    )
+
+
+def build_engine(settings: Settings, retriever: Retriever | None = None, llm: LanguageModel | None = None) -> Engine:
+    """The answer engine; pass components to reuse ones already loaded."""
+    retriever = retriever or open_retriever(settings)
+    return Engine(retriever, llm or load_llm(settings), engine_options(settings))

@@ -1,0 +1,144 @@
+"""docbot's configuration: one typed object, read once and passed down.
+
+Precedence, highest first: command-line flags, `DOCBOT_*` environment variables, the TOML config
+file (`--config`, `$DOCBOT_CONFIG` or `./docbot.toml`), built-in defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from bot.errors import ConfigError
+
+CONFIG_ENV = "DOCBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "docbot.toml"
+ENV_PREFIX = "DOCBOT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of docbot. Empty model names mean "the packaged default"."""
+
+    corpus: Path = Path("corpus")
+    index_dir: Path | None = None  # None: a per-corpus folder in the user cache dir
+    embedder: str = ""  # sentence-transformers name or path; "" = packaged all-MiniLM-L6-v2
+    llm_model: str = ""  # GGUF path; "" = packaged SmolLM2-135M-Instruct
+    llm_backend: str = "llama-cpp"  # "llama-cpp" (in process) or "openai" (HTTP server)
+    llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
+    llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
+    threads: int = 0  # 0 = all cores
+    context_size: int = 2048  # llama.cpp context window, tokens
+    max_answer_tokens: int = 96
+    temperature: float = 0.0
+    top_k: int = 5  # passages listed as sources
+    prompt_chars: int = 1400  # character budget for passages in the prompt
+    chunk_chars: int = 700
+    chunk_overlap_sentences: int = 1
+    embed_batch_size: int = 32
+    # Discord front end
+    discord_token: str = field(default="", repr=False)
+    discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global
+    discord_channel_ids: tuple[int, ...] = ()  # answer only here; empty = everywhere
+    discord_allow_dms: bool = True
+    discord_admin_role: str = ""  # role allowed to /reindex (Manage Server always is)
+    discord_cooldown_seconds: float = 5.0
+    discord_queue_size: int = 8
+    discord_threads: bool = False  # answer each mention in its own thread
+
+    def resolved_index_dir(self) -> Path:
+        """The index folder: configured, or one per corpus under the user cache dir."""
+        if self.index_dir is not None:
+            return Path(self.index_dir)
+        from platformdirs import user_cache_path
+
+        corpus = Path(self.corpus).resolve()
+        digest = hashlib.sha1(str(corpus).encode()).hexdigest()[:10]
+        return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
+
+    def resolved_threads(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the config file, the environment and explicit overrides."""
+    values: dict[str, Any] = {}
+    values.update(_read_config_file(config_file))
+    values.update(_read_environment())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+
+
+_TYPES = get_type_hints(Settings)
+_NAMES = {f.name for f in fields(Settings)}
+
+
+def _read_config_file(config_file: Path | None) -> dict[str, Any]:
+    path = config_file or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if path is None:
+        path = Path(DEFAULT_CONFIG_FILE)
+        if not path.is_file():
+            return {}
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    # Accept both flat keys and a [docbot] table; [discord] keys get the discord_ prefix.
+    flat = dict(data.get("docbot", {}))
+    flat.update({f"discord_{k}": v for k, v in data.get("discord", {}).items()})
+    flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    unknown = sorted(set(flat) - _NAMES)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+    return flat
+
+
+def _read_environment() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in _NAMES:
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = raw
+    # The Discord token conventionally lives in DISCORD_TOKEN.
+    if os.environ.get("DISCORD_TOKEN") and "discord_token" not in values:
+        values["discord_token"] = os.environ["DISCORD_TOKEN"]
+    return values
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn strings (env vars) and TOML values into the field's declared type."""
+    if name not in _NAMES:
+        raise ConfigError(f"unknown setting: {name}")
+    kind = _TYPES[name]
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() in {"1", "true", "yes", "on"}:
+                    return True
+                if value.lower() in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        if kind == tuple[int, ...]:
+            if isinstance(value, str):
+                value = [v for v in value.replace(",", " ").split() if v]
+            return tuple(int(v) for v in value)
+        if kind == Path | None or kind is Path:
+            return Path(value).expanduser()
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"invalid value for {name}: {value!r}") from None

@@ -1,0 +1,90 @@
+"""How answers, passages and build progress look in a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from bot.engine import Answer
+from index.builder import BuildEvents
+from index.search import Passage
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+SNIPPET_CHARS = 240
+
+
+def print_json(data: Any) -> None:
+    """One JSON object on one line of standard output, flushed (for pipes)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def print_passages(passages: Sequence[Passage]) -> None:
+    if not passages:
+        out.print("No passages found.")
+    for n, passage in enumerate(passages, start=1):
+        out.print(f"[bold][{n}][/bold] {escape(passage.citation())}  [dim](score {passage.score:.2f})[/dim]")
+        out.print(f"    {escape(_snippet(passage.text))}")
+
+
+def print_sources(answer: Answer) -> None:
+    if not answer.sources:
+        return
+    out.print("[dim]Sources:[/dim]")
+    for n, passage in enumerate(answer.sources, start=1):
+        cited = n in answer.cited
+        line = f"{'*' if cited else ' '}[{n}] {passage.citation()}"
+        out.print(line, style="" if cited else "dim", markup=False)
+
+
+@contextmanager
+def streaming_answer() -> Iterator[Callable[[str], None]]:
+    """Show tokens as they arrive; the caller prints the final answer after leaving."""
+    text = Text(style="dim")
+    with Live(text, console=out, transient=True, auto_refresh=False) as live:
+
+        def on_token(piece: str) -> None:
+            text.append(piece)
+            live.refresh()
+
+        yield on_token
+
+
+def print_answer(answer: Answer) -> None:
+    style = "bold" if answer.answered else "yellow"
+    out.print(escape(answer.text), style=style)
+    print_sources(answer)
+
+
+def build_progress() -> tuple[Progress, BuildEvents]:
+    """A progress bar for embedding and warnings on standard error."""
+    progress = Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task("embed", total=0, visible=False)
+    events = BuildEvents(
+        on_warning=lambda message: err.print(f"[yellow]warning:[/yellow] {escape(message)}"),
+        on_embed_start=lambda total: progress.update(task, total=total, visible=True),
+        on_embed_progress=lambda done: progress.advance(task, done),
+    )
+    return progress, events
+
+
+def _snippet(text: str) -> str:
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"

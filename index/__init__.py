@@ -1,0 +1,1 @@
+"""Documents in, searchable store out: load, chunk, embed, store, search."""

@@ -1,0 +1,176 @@
+"""Build or refresh an index: re-embed only what changed, then swap the new index in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import Chunk, ChunkingParams, chunk_paragraphs
+from index.documents import CorpusFile, UnreadableFileError, file_sha256, find_corpus_files, read_paragraphs
+from index.embedder import Embedder
+from index.errors import EmptyCorpusError, IndexCorruptError
+from index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the one-line summary."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    written: bool = False
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; {self.chunks} chunks "
+            f"({self.embedded} embedded) in {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class BuildEvents:
+    """Hooks a front end can fill to show progress; all optional."""
+
+    on_warning: Callable[[str], None] = lambda message: None
+    on_embed_start: Callable[[int], None] = lambda total: None
+    on_embed_progress: Callable[[int], None] = lambda done: None
+
+
+def build_index(
+    corpus: Path,
+    store: IndexStore,
+    embedder: Embedder,
+    chunking: ChunkingParams,
+    rebuild: bool = False,
+    events: BuildEvents | None = None,
+) -> BuildReport:
+    """Index `corpus` into `store`, reusing the vectors of files whose content is unchanged."""
+    events = events or BuildEvents()
+    started = time.perf_counter()
+    report = BuildReport()
+    if not corpus.is_dir():
+        raise EmptyCorpusError(f"corpus folder not found: {corpus}")
+    with store.lock():
+        previous = None if rebuild else _reusable(store, embedder, chunking, events)
+        old_files = previous.manifest.files if previous else {}
+        files = find_corpus_files(corpus)
+        if not files:
+            raise EmptyCorpusError(f"no .txt, .md, .pdf or .html files in {corpus}")
+
+        entries: dict[str, FileEntry] = {}
+        kept: list[tuple[str, list[Chunk], np.ndarray | None]] = []
+        for item in files:
+            old = old_files.get(item.relpath)
+            try:
+                sha = (
+                    old.sha256
+                    if old and (old.size, old.mtime_ns) == (item.size, item.mtime_ns)
+                    else file_sha256(item.path)
+                )
+            except OSError as exc:
+                _skip(report, events, item.relpath, f"cannot read: {exc.strerror or exc}")
+                continue
+            if previous and old and old.sha256 == sha:
+                rows = previous.chunks_of(item.relpath)
+                kept.append((item.relpath, [previous.chunks[i] for i in rows], previous.embeddings[rows]))
+                entries[item.relpath] = FileEntry(sha, item.size, item.mtime_ns, len(rows))
+                report.unchanged.append(item.relpath)
+                continue
+            chunks = _chunk_file(item, chunking, report, events)
+            if chunks is None:
+                continue
+            kept.append((item.relpath, chunks, None))
+            entries[item.relpath] = FileEntry(sha, item.size, item.mtime_ns, len(chunks))
+            (report.changed if old else report.added).append(item.relpath)
+        report.removed = sorted(set(old_files) - {item.relpath for item in files})
+        if not entries:
+            raise EmptyCorpusError(f"no readable documents in {corpus} ({len(report.skipped)} skipped)")
+
+        if previous and not (report.added or report.changed or report.removed):
+            report.chunks = previous.manifest.chunk_count
+        else:
+            chunks, embeddings = _embed_new(kept, embedder, events, report)
+            manifest = Manifest(embedder.name, embeddings.shape[1], chunking.as_dict(), entries)
+            store.write(manifest, chunks, embeddings)
+            report.chunks = len(chunks)
+            report.written = True
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _reusable(
+    store: IndexStore, embedder: Embedder, chunking: ChunkingParams, events: BuildEvents
+) -> StoredIndex | None:
+    """The live index if its vectors can be reused by this build, else None (full build)."""
+    if not store.exists():
+        return None
+    try:
+        previous = store.load()
+    except IndexCorruptError as exc:
+        events.on_warning(f"rebuilding from scratch: {exc}")
+        return None
+    manifest = previous.manifest
+    if (
+        manifest.embedder != embedder.name
+        or manifest.chunking != chunking.as_dict()
+        or manifest.format_version != FORMAT_VERSION
+    ):
+        events.on_warning("embedder or chunking settings changed: re-embedding everything")
+        return None
+    return previous
+
+
+def _chunk_file(
+    item: CorpusFile, chunking: ChunkingParams, report: BuildReport, events: BuildEvents
+) -> list[Chunk] | None:
+    try:
+        chunks = chunk_paragraphs(item.relpath, read_paragraphs(item.path), chunking)
+    except UnreadableFileError as exc:
+        _skip(report, events, item.relpath, str(exc))
+        return None
+    if not chunks:
+        _skip(report, events, item.relpath, "no text")
+        return None
+    return chunks
+
+
+def _skip(report: BuildReport, events: BuildEvents, relpath: str, reason: str) -> None:
+    report.skipped.append((relpath, reason))
+    events.on_warning(f"skipped {relpath}: {reason}")
+
+
+def _embed_new(
+    kept: list[tuple[str, list[Chunk], np.ndarray | None]],
+    embedder: Embedder,
+    events: BuildEvents,
+    report: BuildReport,
+) -> tuple[list[Chunk], np.ndarray]:
+    """Embed the chunks without vectors and stitch everything together in corpus order."""
+    todo = [chunk for _, chunks, vectors in kept if vectors is None for chunk in chunks]
+    fresh = None
+    if todo:  # a removal alone needs no model at all
+        events.on_embed_start(len(todo))
+        fresh = embedder.embed([chunk.embedding_text() for chunk in todo], events.on_embed_progress)
+    report.embedded = len(todo)
+    all_chunks: list[Chunk] = []
+    blocks: list[np.ndarray] = []
+    cursor = 0
+    for _, chunks, vectors in kept:
+        if vectors is None:
+            assert fresh is not None
+            vectors = fresh[cursor : cursor + len(chunks)]
+            cursor += len(chunks)
+        all_chunks.extend(chunks)
+        blocks.append(vectors)
+    return all_chunks, np.concatenate(blocks).astype(np.float32)

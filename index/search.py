@@ -1,0 +1,105 @@
+"""Find the passages that answer a question: dense vectors and BM25 keywords, fused by rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.embedder import Embedder
+from index.errors import IndexMismatchError
+from index.store import StoredIndex
+
+if TYPE_CHECKING:
+    import bm25s
+
+CANDIDATES = 40  # taken from each ranking before fusion
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
+DENSE_WEIGHT = 1.0
+KEYWORD_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its rank and how well it matches the question."""
+
+    chunk: Chunk
+    rank: int  # 1 = best
+    score: float  # cosine similarity of question and passage, -1..1
+    keyword_score: float  # BM25 score, 0 if no query word occurs
+
+    @property
+    def doc(self) -> str:
+        return self.chunk.doc
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    def citation(self) -> str:
+        """Where the passage is, for a sources list: file, heading and lines or page."""
+        parts = [self.chunk.doc]
+        if self.chunk.heading:
+            parts.append(self.chunk.heading)
+        if self.chunk.location:
+            parts.append(self.chunk.location)
+        return " › ".join(parts)
+
+
+class Retriever:
+    """Searches one loaded index with the embedder that built it."""
+
+    def __init__(self, index: StoredIndex, embedder: Embedder) -> None:
+        if index.manifest.embedder != embedder.name:
+            raise IndexMismatchError(
+                f"the index was built with embedder {index.manifest.embedder!r} but "
+                f"{embedder.name!r} is configured: run `docbot index --rebuild`"
+            )
+        self.index = index
+        self.embedder = embedder
+        self._bm25: bm25s.BM25 | None = None
+
+    def search(self, question: str, k: int = 5) -> list[Passage]:
+        """The k best passages for `question`, best first."""
+        if not self.index.chunks:
+            return []
+        n = min(CANDIDATES, len(self.index.chunks))
+        query = self.embedder.embed_query(question)
+        dense = self._dense(query, n)
+        keyword_scores = self._keyword_scores(question)
+        keyword = [int(i) for i in np.argsort(-keyword_scores)[:n] if keyword_scores[i] > 0]
+        fused: dict[int, float] = {}
+        for weight, ranking in ((DENSE_WEIGHT, dense), (KEYWORD_WEIGHT, keyword)):
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + weight / (RRF_K + rank + 1)
+        best = sorted(fused, key=lambda row: -fused[row])[:k]
+        similarities = self.index.embeddings[best] @ query
+        return [
+            Passage(self.index.chunks[row], rank, float(similarity), float(keyword_scores[row]))
+            for rank, (row, similarity) in enumerate(zip(best, similarities, strict=True), start=1)
+        ]
+
+    def _dense(self, query: np.ndarray, n: int) -> list[int]:
+        _, rows = self.index.vectors.search(query.reshape(1, -1).astype(np.float32), n)
+        return [int(row) for row in rows[0] if row >= 0]
+
+    def _keyword_scores(self, question: str) -> np.ndarray:
+        import bm25s
+
+        if self._bm25 is None:
+            self._bm25 = bm25s.BM25()
+            corpus = [chunk.embedding_text() for chunk in self.index.chunks]
+            self._bm25.index(_tokenize(corpus), show_progress=False)
+        tokens = _tokenize([question])
+        if not tokens.vocab:
+            return np.zeros(len(self.index.chunks), dtype=np.float32)
+        return self._bm25.get_scores(list(tokens.vocab.keys()))
+
+
+def _tokenize(texts: list[str]):
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)

@@ -1,0 +1,247 @@
+"""The on-disk index: chunks, their vectors and a manifest, swapped in atomically.
+
+Layout of an index folder:
+
+    CURRENT              name of the live generation (replaced atomically)
+    gen-<id>/            manifest.json, chunks.jsonl, embeddings.npy, vectors.faiss
+    .lock                held by the build writing a new generation
+
+A build writes a whole new generation beside the live one and only then points CURRENT at it,
+so a build that fails or is killed at any moment leaves the previous index in service.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+MANIFEST_FILE = "manifest.json"
+CHUNKS_FILE = "chunks.jsonl"
+EMBEDDINGS_FILE = "embeddings.npy"
+VECTORS_FILE = "vectors.faiss"
+# Above this many vectors the store switches from exact search to HNSW (approximate).
+APPROXIMATE_ABOVE = 200_000
+HNSW_NEIGHBOURS = 32
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    sha256: str
+    size: int
+    mtime_ns: int
+    chunks: int
+
+
+@dataclass
+class Manifest:
+    """What an index was built from and with; decides what a rebuild may reuse."""
+
+    embedder: str
+    dimension: int
+    chunking: dict[str, int]
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    chunk_count: int = 0
+    index_type: str = "flat"
+    built_at: float = 0.0
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        files = {name: FileEntry(**entry) for name, entry in data.pop("files").items()}
+        return cls(files=files, **data)
+
+
+@dataclass
+class StoredIndex:
+    """A loaded generation: everything search needs, in memory."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
+    embeddings: np.ndarray  # (n, dimension) float32, row i = chunks[i]
+    vectors: Any  # faiss.Index over `embeddings`
+    path: Path
+
+    def chunks_of(self, doc: str) -> list[int]:
+        return [i for i, chunk in enumerate(self.chunks) if chunk.doc == doc]
+
+
+class IndexStore:
+    """Reads and atomically replaces the index kept in one folder."""
+
+    def __init__(self, root: Path, approximate_above: int = APPROXIMATE_ABOVE) -> None:
+        self.root = Path(root)
+        self.approximate_above = approximate_above
+
+    def exists(self) -> bool:
+        return (self.root / CURRENT_FILE).is_file()
+
+    def current_path(self) -> Path:
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexNotFoundError(f"no index in {self.root}: run `docbot index` first") from None
+        except OSError as exc:
+            raise IndexCorruptError(f"cannot read {self.root / CURRENT_FILE}: {exc}") from None
+        if not name.startswith("gen-") or "/" in name:
+            raise IndexCorruptError(
+                f"index pointer {self.root / CURRENT_FILE} is damaged: rebuild with `docbot index --rebuild`"
+            )
+        return self.root / name
+
+    def read_manifest(self) -> Manifest:
+        path = self.current_path() / MANIFEST_FILE
+        try:
+            manifest = Manifest.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise IndexCorruptError(
+                f"index manifest {path} is unreadable ({exc}): rebuild with `docbot index --rebuild`"
+            ) from None
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"index in {self.root} has format {manifest.format_version}, this docbot reads "
+                f"{FORMAT_VERSION}: rebuild with `docbot index --rebuild`"
+            )
+        return manifest
+
+    def load(self) -> StoredIndex:
+        """The live generation, fully loaded. Raises a named error if absent or damaged."""
+        import faiss
+
+        manifest = self.read_manifest()
+        path = self.current_path()
+        try:
+            chunks = [
+                Chunk(**json.loads(line))
+                for line in (path / CHUNKS_FILE).read_text(encoding="utf-8").splitlines()
+                if line
+            ]
+            embeddings = np.load(path / EMBEDDINGS_FILE, allow_pickle=False)
+            vectors = faiss.read_index(str(path / VECTORS_FILE))
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            raise IndexCorruptError(
+                f"index files in {path} are damaged ({str(exc).splitlines()[0]}): rebuild with `docbot index --rebuild`"
+            ) from None
+        if not (len(chunks) == embeddings.shape[0] == vectors.ntotal == manifest.chunk_count):
+            raise IndexCorruptError(
+                f"index files in {path} disagree on the number of chunks: rebuild with `docbot index --rebuild`"
+            )
+        return StoredIndex(manifest, chunks, embeddings, vectors, path)
+
+    def write(self, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray) -> Path:
+        """Write a new generation and make it live in one atomic step; returns its folder."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        staging = self.root / f".staging-{generation}"
+        staging.mkdir()
+        try:
+            previous = self.current_path().name
+        except (IndexNotFoundError, IndexCorruptError):
+            previous = ""
+        try:
+            vectors = self.build_vectors(embeddings)
+            manifest.index_type = "hnsw" if len(chunks) > self.approximate_above else "flat"
+            manifest.chunk_count = len(chunks)
+            manifest.built_at = time.time()
+            self._write_generation(staging, manifest, chunks, embeddings, vectors)
+            os.rename(staging, self.root / generation)
+            _write_atomically(self.root / CURRENT_FILE, generation + "\n")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        # The previous generation stays one more round for readers that are loading it right now.
+        self._remove_stale(keep={generation, previous})
+        return self.root / generation
+
+    def build_vectors(self, embeddings: np.ndarray) -> Any:
+        """An exact inner-product index for small stores, HNSW above `approximate_above`."""
+        import faiss
+
+        dimension = embeddings.shape[1]
+        if embeddings.shape[0] > self.approximate_above:
+            index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 80
+            index.hnsw.efSearch = 64
+        else:
+            index = faiss.IndexFlatIP(dimension)
+        if embeddings.shape[0]:
+            index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+        return index
+
+    def _write_generation(
+        self, folder: Path, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray, vectors: Any
+    ) -> None:
+        import faiss
+
+        with (folder / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        with (folder / EMBEDDINGS_FILE).open("wb") as handle:
+            np.save(handle, np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
+        faiss.write_index(vectors, str(folder / VECTORS_FILE))
+        # The manifest goes last: a generation without one is never complete.
+        (folder / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+        for name in (CHUNKS_FILE, EMBEDDINGS_FILE, VECTORS_FILE, MANIFEST_FILE):
+            _fsync(folder / name)
+        _fsync(folder)
+
+    def _remove_stale(self, keep: set[str]) -> None:
+        for entry in self.root.iterdir():
+            if (
+                entry.is_dir()
+                and entry.name not in keep
+                and (entry.name.startswith("gen-") or entry.name.startswith(".staging-"))
+            ):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive right to build this index; a second builder gets IndexBusyError."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK_FILE).open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexBusyError(f"another `docbot index` is building {self.root}; wait for it to finish") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

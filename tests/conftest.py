@@ -1,0 +1,93 @@
+"""Shared fixtures: real models loaded once per test session, tiny corpora per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_CORPUS = REPO / "corpus"
+SHIPPED_DOC = "microsoft-meta-ai-partnership.txt"
+
+TINY_DOCS = {
+    "animals/cats.md": "# Cats\n\nThe domestic cat sleeps about fifteen hours a day. Cats purr when content.\n",
+    "animals/owls.txt": "Owls\nThe snowy owl hunts lemmings across the Arctic tundra during the long polar day.\n",
+    "space.md": "# Mars\n\nOlympus Mons on Mars is the tallest volcano in the solar system, about 22 km high.\n",
+}
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged all-MiniLM-L6-v2, loaded once."""
+    from index.embedder import Embedder
+
+    model = Embedder()
+    model.embed(["warm up"])
+    return model
+
+
+@pytest.fixture(scope="session")
+def llm():
+    """The packaged SmolLM2-135M GGUF, loaded once."""
+    from bot.llm import LlamaCppModel
+
+    return LlamaCppModel(threads=os.cpu_count() or 2)
+
+
+@pytest.fixture
+def write_corpus(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """Write {relative path: text} into a fresh corpus folder and return it."""
+
+    def write(docs: dict[str, str]) -> Path:
+        root = tmp_path / "corpus"
+        for name, text in docs.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        root.mkdir(exist_ok=True)
+        return root
+
+    return write
+
+
+@pytest.fixture
+def tiny_corpus(write_corpus) -> Path:
+    return write_corpus(TINY_DOCS)
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory, embedder) -> Path:
+    """The shipped corpus indexed once into a temporary index folder; returns that folder."""
+    from bot.components import index_corpus
+    from bot.settings import Settings
+
+    index_dir = tmp_path_factory.mktemp("shipped-index")
+    corpus = tmp_path_factory.mktemp("shipped-corpus")
+    shutil.copytree(SHIPPED_CORPUS, corpus, dirs_exist_ok=True)
+    index_corpus(Settings(corpus=corpus, index_dir=index_dir), embedder)
+    return index_dir
+
+
+def run_docbot(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `docbot` command line in a subprocess, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=REPO,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
