@@ -1,0 +1,81 @@
+"""Asking questions: cited answers from the shipped corpus, streamed, one process for many."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.components import build_engine, open_retriever
+from bot.settings import Settings
+from tests.conftest import SHIPPED_DOC, run_docbot
+
+CEO_QUESTION = "Who is the CEO of Microsoft according to the article?"
+
+
+@pytest.fixture(scope="module")
+def engine(shipped_index, embedder, llm):
+    settings = Settings(index_dir=shipped_index)
+    return build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
+
+
+def test_model_generates_from_a_multi_token_prompt(llm):
+    # Guards against llama.cpp's AMX weight buffers, which crash on prompts longer than one token.
+    reply = "".join(llm.stream([{"role": "user", "content": "Name the capital city of France in one word."}], 16, 0.0))
+    assert "paris" in reply.lower()
+    assert llm._llama.model_params.use_extra_bufts is False
+
+
+@pytest.mark.slow
+def test_ask_json_answers_ceo_question_with_citation(shipped_index):
+    result = run_docbot("ask", "--json", CEO_QUESTION, env={"DOCBOT_INDEX_DIR": str(shipped_index)})
+
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert "Satya Nadella" in answer["answer"]
+    assert answer["answered"] is True
+    assert "[1]" in answer["answer"] or "[2]" in answer["answer"]
+    assert answer["sources"][0]["doc"] == SHIPPED_DOC
+    assert "Satya Nadella" in " ".join(source["text"] for source in answer["sources"][:2])
+    assert set(answer["timings"]) >= {"retrieve_ms", "generate_ms", "first_token_ms"}
+
+
+@pytest.mark.slow
+def test_ask_json_reads_questions_from_stdin_one_per_line(shipped_index):
+    questions = f"{CEO_QUESTION}\n\nWho leads the Meta side of the partnership?\n"
+    result = run_docbot("ask", "--json", env={"DOCBOT_INDEX_DIR": str(shipped_index)}, input=questions)
+
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["question"] for line in lines] == [CEO_QUESTION, "Who leads the Meta side of the partnership?"]
+    assert "Nadella" in lines[0]["answer"]
+    assert "Zuckerberg" in lines[1]["answer"]
+
+
+def test_answer_streams_tokens_and_cites_listed_sources(engine):
+    pieces: list[str] = []
+
+    answer = engine.answer(CEO_QUESTION, on_token=pieces.append)
+
+    assert len(pieces) > 1
+    assert "Satya Nadella" in "".join(pieces)
+    assert answer.cited and all(1 <= n <= len(answer.sources) for n in answer.cited)
+    assert answer.sources[answer.cited[0] - 1].doc == SHIPPED_DOC
+
+
+def test_human_output_lists_numbered_sources(shipped_index):
+    result = run_docbot("ask", CEO_QUESTION, env={"DOCBOT_INDEX_DIR": str(shipped_index)})
+
+    assert result.returncode == 0, result.stderr
+    assert "Satya Nadella" in result.stdout
+    assert f"[1] {SHIPPED_DOC}" in result.stdout
+
+
+def test_search_lists_ranked_passages_without_a_language_model(shipped_index):
+    result = run_docbot("search", "--json", "-k", "2", "Mark Zuckerberg", env={"DOCBOT_INDEX_DIR": str(shipped_index)})
+
+    assert result.returncode == 0, result.stderr
+    passages = json.loads(result.stdout)["passages"]
+    assert [p["rank"] for p in passages] == [1, 2]
+    assert "Zuckerberg" in passages[0]["text"]
+    assert passages[0]["doc"] == SHIPPED_DOC
