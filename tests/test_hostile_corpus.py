@@ -1,0 +1,114 @@
+"""Whatever people drop into the corpus folder, the build completes and names what it skipped."""
+
+from __future__ import annotations
+
+import os
+import resource
+from pathlib import Path
+
+from index import builder as builder_module
+from index.builder import BuildEvents, build_index
+from index.chunking import ChunkingParams
+from index.documents import MAX_FILE_BYTES
+from index.store import IndexStore
+
+GOOD = {"good.md": "# Rivers\n\nThe Nile flows north into the Mediterranean Sea.\n"}
+
+
+def build(corpus: Path, tmp_path: Path, embedder):
+    warnings: list[str] = []
+    report = build_index(
+        corpus,
+        IndexStore(tmp_path / "index"),
+        embedder,
+        ChunkingParams(),
+        events=BuildEvents(on_warning=warnings.append),
+    )
+    return report, warnings
+
+
+def test_invalid_utf8_is_indexed_as_legacy_text(write_corpus, tmp_path, embedder):
+    corpus = write_corpus(GOOD)
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me costs four euros in the old town.".encode("latin-1"))
+
+    report, _ = build(corpus, tmp_path, embedder)
+
+    assert "latin1.txt" in report.added
+    texts = [c.text for c in IndexStore(tmp_path / "index").load().chunks if c.doc == "latin1.txt"]
+    assert "Café crème" in texts[0]
+
+
+def test_symlinks_out_of_the_corpus_are_not_followed(write_corpus, tmp_path, embedder):
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "passwords.txt").write_text("The root password is hunter2.")
+    corpus = write_corpus(GOOD)
+    os.symlink(outside / "passwords.txt", corpus / "link.txt")
+    os.symlink(outside, corpus / "linked-dir")
+    os.symlink(corpus / "good.md", corpus / "alias.md")  # inside the corpus: fine
+
+    report, _ = build(corpus, tmp_path, embedder)
+
+    chunks = IndexStore(tmp_path / "index").load().chunks
+    assert not any("hunter2" in c.text for c in chunks)
+    assert sorted(report.added) == ["alias.md", "good.md"]
+
+
+def test_huge_file_is_skipped_by_name_without_reading_it(write_corpus, tmp_path, embedder):
+    corpus = write_corpus(GOOD)
+    huge = corpus / "huge.txt"
+    with huge.open("wb") as handle:  # sparse: 200 MB on paper, nothing on disk
+        handle.truncate(200 * 1024 * 1024)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    report, warnings = build(corpus, tmp_path, embedder)
+
+    peak_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    assert report.added == ["good.md"]
+    assert any("huge.txt" in w and f"larger than {MAX_FILE_BYTES // 2**20} MB" in w for w in warnings)
+    assert peak_growth_mb < 100
+
+
+def test_deeply_nested_folders_are_indexed(write_corpus, tmp_path, embedder):
+    deep = "/".join(f"level{i}" for i in range(40))
+    corpus = write_corpus({**GOOD, f"{deep}/bottom.md": "# Depth\n\nThe Mariana Trench is about 11 km deep.\n"})
+
+    report, _ = build(corpus, tmp_path, embedder)
+
+    assert f"{deep}/bottom.md" in report.added
+
+
+def test_file_vanishing_during_the_build_is_skipped(write_corpus, tmp_path, embedder, monkeypatch):
+    corpus = write_corpus({**GOOD, "ghost.md": "# Ghost\n\nThis file disappears mid-build.\n"})
+    real_hash = builder_module.file_sha256
+
+    def hash_then_vanish(path: Path) -> str:
+        digest = real_hash(path)
+        if path.name == "ghost.md":
+            path.unlink()
+        return digest
+
+    monkeypatch.setattr(builder_module, "file_sha256", hash_then_vanish)
+    report, warnings = build(corpus, tmp_path, embedder)
+
+    assert report.added == ["good.md"]
+    assert any("ghost.md" in w and "cannot read" in w for w in warnings)
+
+
+def test_file_changing_during_the_build_is_picked_up_next_time(write_corpus, tmp_path, embedder, monkeypatch):
+    corpus = write_corpus(GOOD)
+    real_hash = builder_module.file_sha256
+
+    def hash_then_edit(path: Path) -> str:
+        digest = real_hash(path)
+        path.write_text("# Rivers\n\nThe Amazon carries the most water of any river.\n")
+        return digest
+
+    monkeypatch.setattr(builder_module, "file_sha256", hash_then_edit)
+    build(corpus, tmp_path, embedder)
+    monkeypatch.undo()
+
+    report, _ = build(corpus, tmp_path, embedder)
+
+    assert report.changed == ["good.md"]
+    assert "Amazon" in IndexStore(tmp_path / "index").load().chunks[0].text
