@@ -46,21 +46,20 @@ class AnswerQueue:
         """How many jobs wait for the worker (the running one excluded)."""
         return len(self._waiting)
 
-    def position_if_queued(self) -> int:
-        """The place a new job would get: 0 runs at once, n waits behind n - 1 others."""
-        return len(self._waiting) + 1 if self.busy or self._waiting else 0
-
-    async def run(self, work: Callable[[], T], on_position: PositionCallback | None = None) -> T:
-        """Queue `work`, wait for its turn and its result; `on_position` hears the place while waiting."""
+    def submit(self, work: Callable[[], T], on_position: PositionCallback | None = None) -> asyncio.Future[T]:
+        """Queue `work` now (or raise QueueFullError); the future holds its result. Call on the event loop."""
         if len(self._waiting) >= self.size:
             raise QueueFullError(f"all {self.size} places in the queue are taken")
         self._ensure_runner()
         job = _Job(work, asyncio.get_running_loop().create_future(), on_position)
         self._waiting.append(job)
         self._wakeup.set()
-        if self.busy or len(self._waiting) > 1:
-            self._tell_position(job, len(self._waiting))
-        return await job.done
+        self._tell_position(job, len(self._waiting) if self.busy else len(self._waiting) - 1)
+        return job.done
+
+    async def run(self, work: Callable[[], T], on_position: PositionCallback | None = None) -> T:
+        """Queue `work` and wait for its result; `on_position` hears its place in line as it changes."""
+        return await self.submit(work, on_position)
 
     async def close(self) -> None:
         """Stop taking jobs; the running one finishes, waiting ones are cancelled."""

@@ -158,24 +158,23 @@ class DocbotClient(discord.Client):
     async def answer(self, send: Send, question: str, channel_id: int, parent: int | None = None) -> Answer | None:
         """Stream the answer to `question` into messages made by `send`; every failure gets a short reply."""
         reply = StreamingReply(send, self.settings.discord_edit_seconds)
-        if self.queue.waiting >= self.queue.size:
-            await reply.finish([BUSY_TEXT])
-            return None
-        await reply.start(render_position(self.queue.position_if_queued()))
         loop = asyncio.get_running_loop()
-        engine = self._engine()
         history = self._history(parent)
 
         def work() -> Answer:
+            engine = self._engine()
             return engine.answer(
                 question, on_token=lambda piece: loop.call_soon_threadsafe(reply.add_text, piece), history=history
             )
 
         try:
-            answer = await self.queue.run(work, on_position=lambda n: reply.show(render_position(n)))
+            done = self.queue.submit(work, on_position=lambda place: reply.show(render_position(place)))
         except QueueFullError:
             await reply.finish([BUSY_TEXT])
             return None
+        try:
+            await reply.start()  # shows the place in line, or the answer so far if it already started
+            answer = await done
         except DocbotError as exc:
             await reply.finish([f"⚠️ {exc}"])
             return None

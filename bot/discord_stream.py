@@ -35,18 +35,21 @@ class StreamingReply:
         self._edit_interval = edit_interval
         self._message: EditableMessage | None = None
         self._shown = ""
-        self._wanted = ""
+        self._wanted = THINKING_TEXT
         self._partial = ""
         self._last_edit = 0.0
         self._flush: asyncio.Task[None] | None = None
         self.messages: list[EditableMessage] = []
 
-    async def start(self, content: str = THINKING_TEXT) -> None:
-        """Post the first message at once, so the user sees the question was taken."""
+    async def start(self) -> None:
+        """Post the first message at once (the latest status), so the user sees the question was taken."""
+        content = self._wanted
         self._message = await self._send(content)
         self.messages.append(self._message)
-        self._shown = self._wanted = content
+        self._shown = content
         self._last_edit = time.monotonic()
+        if self._wanted != self._shown:  # the status moved on while the message was being posted
+            self.show(self._wanted)
 
     def show(self, content: str) -> None:
         """Make the first message read `content` soon; edits closer than the interval are merged."""
@@ -64,7 +67,8 @@ class StreamingReply:
         if self._flush is not None:
             self._flush.cancel()
         if self._message is None:
-            await self.start(pieces[0])
+            self._wanted = pieces[0]
+            await self.start()
         elif self._shown != pieces[0]:
             await self._message.edit(content=pieces[0], allowed_mentions=NO_PINGS)
         for piece in pieces[1:]:

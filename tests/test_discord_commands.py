@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import TINY_DOCS
 from tests.fake_discord import ADMIN_ROLE_ID
