@@ -105,18 +105,24 @@ class FakeDiscord:
     # ---- what a test does: users speak, then the test waits for what the bot shows
 
     async def user_says(
-        self, content: str, user_id: int = 1, mention_bot: bool = True, reply_to: int | None = None
+        self,
+        content: str,
+        user_id: int = 1,
+        mention_bot: bool = True,
+        reply_to: int | None = None,
+        channel_id: int = CHANNEL_ID,
+        bot: bool = False,
     ) -> int:
-        """A user posts in the channel; returns the message id."""
+        """A user (or another bot) posts in a channel; returns the message id."""
         message_id = next(self._ids)
-        author = user(user_id, f"user{user_id}")
-        data = _message(message_id, CHANNEL_ID, author, content)
+        author = user(user_id, f"user{user_id}", bot=bot)
+        data = _message(message_id, channel_id, author, content)
         data.update(guild_id=str(GUILD_ID), member=member(None))
         data["mentions"] = [BOT_USER] if mention_bot else []
         data["mention_everyone"] = "@everyone" in content
         if reply_to is not None:
             data["type"] = 19
-            data["message_reference"] = {"message_id": str(reply_to), "channel_id": str(CHANNEL_ID)}
+            data["message_reference"] = {"message_id": str(reply_to), "channel_id": str(channel_id)}
             data["referenced_message"] = self._as_message(self.posted[reply_to])
         await self.dispatch("MESSAGE_CREATE", data)
         return message_id

@@ -6,11 +6,44 @@ import asyncio
 import shutil
 
 import pytest
-
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
-from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC
+from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
+from tests.fake_discord import OTHER_CHANNEL_ID
+
+from bot.discord_render import MESSAGE_LIMIT
 
 pytestmark = pytest.mark.slow
+
+NOTICE = "# Notice\n\n@everyone @here <@&300> <@1> The reading room opens at nine on Sundays.\n"
+RULES = "# House rules\n\n" + " ".join(
+    f"Rule {n}: {rule}."
+    for n, rule in enumerate(
+        [
+            "the kitchen closes at ten",
+            "guests sign the visitor book",
+            "bicycles stay in the yard",
+            "the library is silent",
+            "pets need a leash",
+            "music stops at midnight",
+            "recycling goes out on Tuesday",
+            "the sauna is booked at the front desk",
+            "towels stay in the rooms",
+            "the roof is closed in storms",
+        ],
+        start=1,
+    )
+)
+
+
+def final(server, message_id):
+    """The bot's replies to a message once the last one is complete (it ends with the sources)."""
+    replies = server.replies_to(message_id)
+    return replies if replies and "-# " in replies[-1].content else None
+
+
+def payloads(server):
+    """Every body the bot sent to create or edit a message."""
+    return [p.payload for p in server.posted.values()] + [e for p in server.posted.values() for e in p.edits]
 
 
 @pytest.fixture
@@ -21,10 +54,11 @@ def shipped(tmp_path, embedder, llm):
     return settings, build_test_engine(settings, embedder, llm)
 
 
-def final(server, message_id):
-    """The bot's reply once its sources line is there (the answer is complete)."""
-    replies = server.replies_to(message_id)
-    return replies if replies and "Sources" in replies[-1].content else None
+@pytest.fixture
+def tiny(tmp_path, write_corpus, embedder, llm):
+    corpus = write_corpus({**TINY_DOCS, "notice.md": NOTICE, "rules.md": RULES})
+    settings = bot_settings(corpus, tmp_path / "index", max_answer_tokens=40)
+    return settings, build_test_engine(settings, embedder, llm)
 
 
 def test_a_mention_gets_a_reply_citing_the_shipped_document(shipped):
@@ -41,4 +75,76 @@ def test_a_mention_gets_a_reply_citing_the_shipped_document(shipped):
     assert "Nadella" in text
     assert "[1]" in text or "[2]" in text
     assert SHIPPED_DOC in text
-    assert all(r.payload["allowed_mentions"]["parse"] == [] for r in replies)
+    assert server.typing  # the typing indicator showed while the answer was made
+
+
+def test_everyone_in_a_question_or_a_document_pings_no_one(tiny):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            asked = await server.user_says("<@900> @everyone @here when does the reading room open on Sundays?")
+            replies = await server.wait_until(lambda: final(server, asked), timeout=90)
+            return server, replies
+
+    server, replies = asyncio.run(scenario())
+    assert "nine" in replies[-1].content.lower() and "notice.md" in replies[-1].content
+    sent = payloads(server)
+    assert len(sent) >= 2  # created, then edited at least once
+    assert all(body["allowed_mentions"]["parse"] == [] for body in sent)
+    assert not any(body["allowed_mentions"].get("replied_user") for body in sent)
+
+
+def test_a_reply_to_an_answer_asks_a_follow_up(tiny):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            asked = await server.user_says("<@900> What does the snowy owl hunt?")
+            first = await server.wait_until(lambda: final(server, asked), timeout=90)
+            follow_up = await server.user_says("Where does it hunt them?", mention_bot=False, reply_to=first[0].id)
+            second = await server.wait_until(lambda: final(server, follow_up), timeout=90)
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    assert "lemmings" in first[0].content
+    assert "owls.txt" in second[-1].content and "[1]" in second[-1].content
+
+
+def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_corpus, embedder, llm):
+    # A list to recite and room for a long reply: the model keeps writing past 2000 characters.
+    settings = bot_settings(write_corpus({"rules.md": RULES}), tmp_path / "index", max_answer_tokens=700)
+    engine = build_test_engine(settings, embedder, llm)
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            question = "List every house rule, one per line, and explain each rule in detail with examples."
+            asked = await server.user_says(f"<@900> {question}")
+            return await server.wait_until(lambda: final(server, asked), timeout=240)
+
+    replies = asyncio.run(scenario())
+    assert len(replies) >= 2
+    assert all(len(r.content) <= MESSAGE_LIMIT for r in replies)
+    assert sum(len(r.content) for r in replies) > MESSAGE_LIMIT
+    assert "rules.md" in replies[-1].content and not replies[0].content.endswith("▌")
+
+
+def test_the_bot_ignores_bots_other_channels_and_too_quick_repeats(tiny):
+    settings, engine = tiny
+    settings = settings.replace(discord_channel_ids=(OTHER_CHANNEL_ID,), discord_cooldown_seconds=60)
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            wrong_channel = await server.user_says("<@900> What does the snowy owl hunt?")
+            from_a_bot = await server.user_says(
+                "<@900> What does the snowy owl hunt?", channel_id=OTHER_CHANNEL_ID, bot=True
+            )
+            asked = await server.user_says("<@900> What does the snowy owl hunt?", channel_id=OTHER_CHANNEL_ID)
+            again = await server.user_says("<@900> And the cat?", channel_id=OTHER_CHANNEL_ID)
+            await server.wait_until(lambda: final(server, asked), timeout=90)
+            return [server.replies_to(m) for m in (wrong_channel, from_a_bot, asked, again)]
+
+    wrong_channel, from_a_bot, asked, again = asyncio.run(scenario())
+    assert wrong_channel == [] and from_a_bot == []
+    assert "lemmings" in asked[-1].content
+    assert len(again) == 1 and "try again in" in again[0].content
