@@ -56,6 +56,8 @@ class DocbotClient(discord.Client):
     """The bot: gates events by channel, user and queue, then streams cited answers."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        # docbot never joins voice: skip discord.py's warnings about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = True  # to read the question in a mention
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
@@ -80,7 +82,10 @@ class DocbotClient(discord.Client):
             from bot.components import build_engine
 
             log.info("loading the index and the models")
-            self.engine = await asyncio.to_thread(build_engine, self.settings)
+            engine = await asyncio.to_thread(build_engine, self.settings)
+            # The embedder and BM25 load on first use: do it now, not in the first user's wait.
+            await asyncio.to_thread(engine.search, "warm up")
+            self.engine = engine
         try:
             await self.connect()
         except discord.PrivilegedIntentsRequired:

@@ -6,11 +6,11 @@ import asyncio
 import shutil
 
 import pytest
+
+from bot.discord_render import MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
 from tests.fake_discord import OTHER_CHANNEL_ID
-
-from bot.discord_render import MESSAGE_LIMIT
 
 pytestmark = pytest.mark.slow
 
