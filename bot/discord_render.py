@@ -48,11 +48,11 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _cut_point(text: str, limit: int) -> int:
-    window = text[: limit + 1]
     for number, pattern in enumerate(_BREAKS):
-        # Coarse breaks only count in the back part of the window, so no piece is tiny.
+        # Coarse breaks only count in the back part of the window, so no piece is tiny. The whole
+        # text is searched so the look-ahead sees a citation that straddles the limit.
         floor = 0 if number == len(_BREAKS) - 1 else limit // 3
-        cuts = [m.start() for m in re.finditer(pattern + _NOT_BEFORE_CITATION, window) if m.start() > floor]
+        cuts = [m.start() for m in re.finditer(pattern + _NOT_BEFORE_CITATION, text) if floor < m.start() <= limit]
         if cuts:
             return cuts[-1]
     for match in _CITATION.finditer(text, 0, limit + 4):
