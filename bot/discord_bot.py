@@ -156,7 +156,11 @@ class DocbotClient(discord.Client):
         if left:
             await message.reply(render_cooldown(left), mention_author=False, allowed_mentions=NO_PINGS)
             return
-        send = await self._reply_target(message, question)
+        try:
+            send = await self._reply_target(message, question)
+        except discord.HTTPException:
+            log.warning("could not start a thread; answering in the channel", exc_info=True)
+            send = self._plain_reply(message)
         async with message.channel.typing():
             await self.answer(send, question, message.channel.id, parent)
 
@@ -239,6 +243,10 @@ class DocbotClient(discord.Client):
         if self.settings.discord_threads and isinstance(message.channel, discord.TextChannel):
             thread = await message.create_thread(name=question[:THREAD_NAME_CHARS])
             return lambda text: thread.send(text, allowed_mentions=NO_PINGS)
+        return self._plain_reply(message)
+
+    @staticmethod
+    def _plain_reply(message: discord.Message) -> Send:
         return lambda text: message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
 
 

@@ -61,6 +61,7 @@ class FakeDiscord:
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
         self.typing: list[int] = []  # channel ids
+        self.threads: list[dict[str, Any]] = []  # threads the bot started
         self.heartbeats: list[float] = []  # when each heartbeat was received (and acknowledged)
         self.identified = asyncio.Event()
         self._ids = itertools.count(10_000)
@@ -243,7 +244,10 @@ class FakeDiscord:
     async def _create_thread(self, request: web.Request) -> web.Response:
         payload = await request.json()
         thread = {"id": str(next(self._ids)), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID)}
-        thread.update(name=payload["name"], owner_id=str(BOT_ID), thread_metadata={"archived": False, "locked": False})
+        metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
+        thread.update(name=payload["name"], owner_id=str(BOT_ID), thread_metadata=metadata)
+        thread.update(message_count=0, member_count=1)
+        await self._record(lambda: self.threads.append(thread))
         return _json(thread, status=201)
 
     async def _callback(self, request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ import pytest
 from bot.discord_render import MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
-from tests.fake_discord import OTHER_CHANNEL_ID
+from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID
 
 pytestmark = pytest.mark.slow
 
@@ -148,3 +148,21 @@ def test_the_bot_ignores_bots_other_channels_and_too_quick_repeats(tiny):
     assert wrong_channel == [] and from_a_bot == []
     assert "lemmings" in asked[-1].content
     assert len(again) == 1 and "try again in" in again[0].content
+
+
+def test_with_threads_on_each_question_is_answered_in_its_own_thread(tiny):
+    settings, engine = tiny
+    settings = settings.replace(discord_threads=True)
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            await server.user_says("<@900> What does the snowy owl hunt?")
+            answers = await server.wait_until(lambda: [p for p in server.posted.values() if "-# " in p.content])
+            return server, answers
+
+    server, (answer,) = asyncio.run(scenario())
+    assert answer.channel_id != CHANNEL_ID and "lemmings" in answer.content
+    assert (
+        answer.channel_id == int(server.threads[0]["id"])
+        and server.threads[0]["name"] == "What does the snowy owl hunt?"
+    )
