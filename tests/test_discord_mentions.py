@@ -46,6 +46,17 @@ def payloads(server):
     return [p.payload for p in server.posted.values()] + [e for p in server.posted.values() for e in p.edits]
 
 
+def mention_once(settings, engine, content: str, timeout: float = 90):
+    """Start the bot, post one mention and return the server and the bot's finished replies."""
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            asked = await server.user_says(content)
+            return server, await server.wait_until(lambda: final(server, asked), timeout=timeout)
+
+    return asyncio.run(scenario())
+
+
 @pytest.fixture
 def shipped(tmp_path, embedder, llm):
     corpus = tmp_path / "corpus"
@@ -62,15 +73,7 @@ def tiny(tmp_path, write_corpus, embedder, llm):
 
 
 def test_a_mention_gets_a_reply_citing_the_shipped_document(shipped):
-    settings, engine = shipped
-
-    async def scenario():
-        async with running_bot(settings, engine) as server:
-            asked = await server.user_says("<@900> Who is the CEO of Microsoft according to the article?")
-            replies = await server.wait_until(lambda: final(server, asked), timeout=90)
-            return server, replies
-
-    server, replies = asyncio.run(scenario())
+    server, replies = mention_once(*shipped, "<@900> Who is the CEO of Microsoft according to the article?")
     text = "\n".join(r.content for r in replies)
     assert "Nadella" in text
     assert "[1]" in text or "[2]" in text
@@ -79,15 +82,7 @@ def test_a_mention_gets_a_reply_citing_the_shipped_document(shipped):
 
 
 def test_everyone_in_a_question_or_a_document_pings_no_one(tiny):
-    settings, engine = tiny
-
-    async def scenario():
-        async with running_bot(settings, engine) as server:
-            asked = await server.user_says("<@900> @everyone @here when does the reading room open on Sundays?")
-            replies = await server.wait_until(lambda: final(server, asked), timeout=90)
-            return server, replies
-
-    server, replies = asyncio.run(scenario())
+    server, replies = mention_once(*tiny, "<@900> @everyone @here when does the reading room open on Sundays?")
     assert "nine" in replies[-1].content.lower() and "notice.md" in replies[-1].content
     sent = payloads(server)
     assert len(sent) >= 2  # created, then edited at least once
@@ -115,14 +110,8 @@ def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_co
     # A list to recite and room for a long reply: the model keeps writing past 2000 characters.
     settings = bot_settings(write_corpus({"rules.md": RULES}), tmp_path / "index", max_answer_tokens=700)
     engine = build_test_engine(settings, embedder, llm)
-
-    async def scenario():
-        async with running_bot(settings, engine) as server:
-            question = "List every house rule, one per line, and explain each rule in detail with examples."
-            asked = await server.user_says(f"<@900> {question}")
-            return await server.wait_until(lambda: final(server, asked), timeout=240)
-
-    replies = asyncio.run(scenario())
+    question = "List every house rule, one per line, and explain each rule in detail with examples."
+    _, replies = mention_once(settings, engine, f"<@900> {question}", timeout=240)
     assert len(replies) >= 2
     assert all(len(r.content) <= MESSAGE_LIMIT for r in replies)
     assert sum(len(r.content) for r in replies) > MESSAGE_LIMIT
