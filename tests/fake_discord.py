@@ -49,7 +49,7 @@ class Posted:
     webhook_token: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     created_at: float = field(default_factory=time.monotonic)
-    edited_at: float | None = None
+    edit_times: list[float] = field(default_factory=list)
 
 
 class FakeDiscord:
@@ -232,7 +232,7 @@ class FakeDiscord:
         def apply() -> None:
             posted.edits.append(payload)
             posted.content = payload.get("content", posted.content)
-            posted.edited_at = time.monotonic()
+            posted.edit_times.append(time.monotonic())
 
         await self._record(apply)
         return _json(self._as_message(posted))

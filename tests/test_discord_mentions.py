@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from bot.discord_render import MESSAGE_LIMIT
+from bot.discord_render import ERROR_TEXT, MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
 from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID
@@ -36,9 +36,9 @@ RULES = "# House rules\n\n" + " ".join(
 
 
 def final(server, message_id):
-    """The bot's replies to a message once the last one is complete (it ends with the sources)."""
+    """The bot's replies to a message once the last one is complete (it ends with the sources, or failed)."""
     replies = server.replies_to(message_id)
-    return replies if replies and "-# " in replies[-1].content else None
+    return replies if replies and ("-# " in replies[-1].content or replies[-1].content == ERROR_TEXT) else None
 
 
 def payloads(server):
@@ -113,9 +113,23 @@ def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_co
     question = "List every house rule, one per line, and explain each rule in detail with examples."
     _, replies = mention_once(settings, engine, f"<@900> {question}", timeout=240)
     assert len(replies) >= 2
+    streamed = replies[0].edit_times
+    assert len(streamed) >= 3  # the answer grew in place while the model wrote it
+    gaps = [b - a for a, b in zip([replies[0].created_at, *streamed], streamed, strict=False)]
+    assert min(gaps[:-1]) >= settings.discord_edit_seconds * 0.9  # throttled; only the final edit may come sooner
     assert all(len(r.content) <= MESSAGE_LIMIT for r in replies)
     assert sum(len(r.content) for r in replies) > MESSAGE_LIMIT
     assert "rules.md" in replies[-1].content and not replies[0].content.endswith("▌")
+
+
+def test_a_failing_answer_is_reported_to_the_user_and_logged(tmp_path, write_corpus, embedder, llm, caplog):
+    # Far more passage text than the model's context window holds: llama.cpp refuses the prompt.
+    docs = {f"part{n}.md": f"# Part {n}\n\n" + "The owl hunts lemmings on the tundra. " * 18 for n in range(30)}
+    settings = bot_settings(write_corpus(docs), tmp_path / "index", top_k=30, prompt_chars=100_000)
+    engine = build_test_engine(settings, embedder, llm)
+    _, replies = mention_once(settings, engine, "<@900> What does the owl hunt?", timeout=60)
+    assert replies[-1].content == ERROR_TEXT
+    assert any("What does the owl hunt?" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
 def test_the_bot_ignores_bots_other_channels_and_too_quick_repeats(tiny):
