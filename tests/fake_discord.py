@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 TOKEN = "fake-bot-token"
 BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
 MANAGE_GUILD = 1 << 5
+MESSAGE_CONTENT_INTENT = 1 << 15
 TIMESTAMP = "2026-01-01T00:00:00+00:00"
 
 
@@ -55,8 +56,9 @@ class Posted:
 class FakeDiscord:
     """Run with `await server.start()`; point the bot at `server.api_base`."""
 
-    def __init__(self, heartbeat_ms: int = 500) -> None:
+    def __init__(self, heartbeat_ms: int = 500, message_content_allowed: bool = True) -> None:
         self.heartbeat_ms = heartbeat_ms
+        self.message_content_allowed = message_content_allowed  # False: as if not enabled in the portal
         self.posted: dict[int, Posted] = {}
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
@@ -284,6 +286,9 @@ class FakeDiscord:
             elif message["op"] == 2:  # identify
                 if message["d"]["token"] != TOKEN:
                     await socket.close(code=4004, message=b"Authentication failed.")
+                    break
+                if message["d"].get("intents", 0) & MESSAGE_CONTENT_INTENT and not self.message_content_allowed:
+                    await socket.close(code=4014, message=b"Disallowed intent(s).")
                     break
                 self._socket = socket
                 await self._ready(socket)

@@ -12,14 +12,18 @@ import time
 import pytest
 
 from bot.components import index_corpus
+from bot.discord_bot import DiscordIntentError, DocbotClient
 from bot.settings import Settings
+from tests.bot_harness import bot_settings, build_test_engine
 from tests.conftest import REPO, TINY_DOCS, run_docbot
-from tests.fake_discord import FakeDiscord
+from tests.fake_discord import TOKEN, FakeDiscord
 
 LATENCY_QUESTIONS = [
     "What does the snowy owl hunt?",
     "How many hours a day does the domestic cat sleep?",
     "What is the tallest volcano in the solar system?",
+    "Where does the snowy owl hunt lemmings?",
+    "What do cats do when they are content?",
 ]
 
 
@@ -62,6 +66,23 @@ def test_a_rejected_token_exits_non_zero_with_one_clear_line_and_never_echoes_it
     )
     assert "Traceback" not in output
     assert secret not in output
+
+
+def test_without_the_message_content_intent_the_bot_says_how_to_enable_it(tmp_path, write_corpus, embedder, llm):
+    settings = bot_settings(write_corpus(TINY_DOCS), tmp_path / "index")
+    engine = build_test_engine(settings, embedder, llm)
+
+    async def scenario():
+        server = FakeDiscord(message_content_allowed=False)
+        await server.start()
+        try:
+            async with DocbotClient(settings.replace(discord_api_base=server.api_base), engine) as client:
+                with pytest.raises(DiscordIntentError, match="enable the Message Content intent"):
+                    await asyncio.wait_for(client.serve(TOKEN), 60)
+        finally:
+            await server.stop()
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.slow
