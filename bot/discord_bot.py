@@ -164,9 +164,11 @@ class DocbotClient(discord.Client):
         async with message.channel.typing():
             await self.answer(send, question, message.channel.id, parent)
 
-    async def answer(self, send: Send, question: str, channel_id: int, parent: int | None = None) -> Answer | None:
+    async def answer(
+        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+    ) -> Answer | None:
         """Stream the answer to `question` into messages made by `send`; every failure gets a short reply."""
-        reply = StreamingReply(send, self.settings.discord_edit_seconds)
+        reply = StreamingReply(send, self.settings.discord_edit_seconds, heading)
         loop = asyncio.get_running_loop()
         history = self._history(parent)
 
@@ -179,19 +181,19 @@ class DocbotClient(discord.Client):
         try:
             done = self.queue.submit(work, on_position=lambda place: reply.show(render_position(place)))
         except QueueFullError:
-            await reply.finish([BUSY_TEXT])
+            await reply.finish([heading + BUSY_TEXT])
             return None
         try:
             await reply.start()  # shows the place in line, or the answer so far if it already started
             answer = await done
         except DocbotError as exc:
-            await reply.finish([f"⚠️ {exc}"])
+            await reply.finish([f"{heading}⚠️ {exc}"])
             return None
         except Exception:  # the user must hear about any failure; the log keeps the detail
             log.exception("answering %r failed", question)
-            await reply.finish([ERROR_TEXT])
+            await reply.finish([heading + ERROR_TEXT])
             return None
-        messages = await reply.finish(render_answer(answer))
+        messages = await reply.finish(render_answer(answer, heading))
         self.last_answers[channel_id] = answer
         self._remember(messages, ChainLink(Exchange(answer.question, answer.text), parent))
         took = answer.timings["retrieve_ms"] + answer.timings["generate_ms"]

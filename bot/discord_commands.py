@@ -15,6 +15,7 @@ from bot.discord_render import (
     HELP_TEXT,
     NOT_ADMIN_TEXT,
     render_cooldown,
+    render_question,
     render_reindexed,
     render_sources,
 )
@@ -47,7 +48,7 @@ def add_commands(client: DocbotClient) -> None:
         async def send(text: str) -> discord.WebhookMessage:
             return await interaction.followup.send(text, wait=True, allowed_mentions=NO_PINGS)
 
-        await client.answer(send, question, interaction.channel_id or 0)
+        await client.answer(send, question, interaction.channel_id or 0, heading=render_question(question))
 
     @tree.command(name="sources", description="Show the passages behind the last answer in this channel")
     async def sources(interaction: discord.Interaction) -> None:

@@ -13,6 +13,7 @@ from index.search import Passage
 MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
 STREAM_CURSOR = " ▌"
 SNIPPET_CHARS = 280  # passage text shown per source by /sources
+QUOTE_CHARS = 300  # question text quoted above a /ask answer
 _CITATION = re.compile(r"\[\d{1,2}\]")
 # Break points, best first: paragraph, line, sentence end, any space. None may sit right before a
 # citation, so "[n]" always stays in the message of the sentence it supports.
@@ -61,11 +62,11 @@ def _cut_point(text: str, limit: int) -> int:
     return limit
 
 
-def render_answer(answer: Answer) -> list[str]:
-    """The final answer: text with [n] citations, then one small line per cited source."""
+def render_answer(answer: Answer, heading: str = "") -> list[str]:
+    """The final answer after `heading`: text with [n] citations, then one small line per cited source."""
     if not answer.answered:
-        return split_message(f"{answer.text}\n-# `/sources` lists the closest passages I found.")
-    lines = [answer.text, "", "-# **Sources**"]
+        return split_message(f"{heading}{answer.text}\n-# `/sources` lists the closest passages I found.")
+    lines = [heading + answer.text, "", "-# **Sources**"]
     for number in answer.cited:
         if 1 <= number <= len(answer.sources):
             lines.append(f"-# [{number}] {escape_markdown(answer.sources[number - 1].citation())}")
@@ -77,6 +78,14 @@ def render_progress(partial: str, limit: int = MESSAGE_LIMIT) -> str:
     room = limit - len(STREAM_CURSOR) - 2
     shown = partial.strip() if len(partial.strip()) <= room else partial.strip()[:room] + " …"
     return (shown or THINKING_TEXT) + STREAM_CURSOR
+
+
+def render_question(question: str) -> str:
+    """The question quoted above a slash-command answer, since Discord does not show it to the channel."""
+    shown = " ".join(question.split())
+    if len(shown) > QUOTE_CHARS:
+        shown = shown[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
+    return f"> {escape_markdown(shown)}\n"
 
 
 def render_position(place: int) -> str:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import discord
 
-from bot.discord_render import THINKING_TEXT, render_progress
+from bot.discord_render import MESSAGE_LIMIT, THINKING_TEXT, render_progress
 
 log = logging.getLogger("docbot.discord")
 
@@ -30,12 +30,13 @@ Send = Callable[[str], Awaitable[EditableMessage]]
 class StreamingReply:
     """Shows a status or the partial answer in one message, then the final pieces in one or more."""
 
-    def __init__(self, send: Send, edit_interval: float) -> None:
+    def __init__(self, send: Send, edit_interval: float, heading: str = "") -> None:
         self._send = send
+        self.heading = heading  # shown above every status and the partial answer
         self._edit_interval = edit_interval
         self._message: EditableMessage | None = None
         self._shown = ""
-        self._wanted = THINKING_TEXT
+        self._wanted = heading + THINKING_TEXT
         self._partial = ""
         self._last_edit = 0.0
         self._flush: asyncio.Task[None] | None = None
@@ -49,18 +50,17 @@ class StreamingReply:
         self._shown = content
         self._last_edit = time.monotonic()
         if self._wanted != self._shown:  # the status moved on while the message was being posted
-            self.show(self._wanted)
+            self._schedule_edit()
 
     def show(self, content: str) -> None:
-        """Make the first message read `content` soon; edits closer than the interval are merged."""
-        self._wanted = content
-        if self._flush is None or self._flush.done():
-            self._flush = asyncio.get_running_loop().create_task(self._edit_soon())
+        """Make the first message read heading + `content` soon; edits closer than the interval are merged."""
+        self._wanted = self.heading + content
+        self._schedule_edit()
 
     def add_text(self, piece: str) -> None:
         """One more piece of the streamed answer (called on the event loop)."""
         self._partial += piece
-        self.show(render_progress(self._partial))
+        self.show(render_progress(self._partial, MESSAGE_LIMIT - len(self.heading)))
 
     async def finish(self, pieces: list[str]) -> list[EditableMessage]:
         """Replace the progress with the final pieces: the first edits the message, the rest follow it."""
@@ -74,6 +74,10 @@ class StreamingReply:
         for piece in pieces[1:]:
             self.messages.append(await self._send(piece))
         return self.messages
+
+    def _schedule_edit(self) -> None:
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.get_running_loop().create_task(self._edit_soon())
 
     async def _edit_soon(self) -> None:
         # Discord allows about five edits per five seconds per channel: stay well below that.
@@ -90,4 +94,4 @@ class StreamingReply:
             return
         self._shown = content
         if self._wanted != self._shown:
-            self._flush = asyncio.get_running_loop().create_task(self._edit_soon())
+            self._flush = asyncio.get_running_loop().create_task(self._edit_soon())  # this task is ending

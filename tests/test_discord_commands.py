@@ -48,6 +48,7 @@ def test_ask_is_deferred_at_once_then_answered_by_a_follow_up(tiny):
     deferred, answer = asyncio.run(scenario())
     assert deferred["type"] == DEFERRED
     text = answer[0].content
+    assert text.startswith("> How many hours a day does the domestic cat sleep?\n")  # the channel sees the question
     assert "fifteen" in text.lower() or "15" in text
     assert "animals/cats.md" in text and "[1]" in text
     assert answer[0].payload["allowed_mentions"]["parse"] == []
