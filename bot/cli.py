@@ -187,6 +187,26 @@ def chat(
     run_chat(build_engine(settings), terminal)
 
 
+@app.command()
+def discord(
+    corpus: CorpusOpt = None,
+    index_dir: IndexDirOpt = None,
+    embedder: EmbedderOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN): mention it or use /ask; stop with Ctrl+C."""
+    import logging
+
+    import discord as discord_py
+
+    from bot.discord_bot import run_discord
+
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
+    discord_py.utils.setup_logging(level=logging.INFO)
+    run_discord(settings)
+
+
 def main() -> None:
     """Console entry point: named errors become one line on stderr and exit status 1."""
     try:

@@ -50,6 +50,8 @@ class Settings:
     discord_cooldown_seconds: float = 5.0
     discord_queue_size: int = 8
     discord_threads: bool = False  # answer each mention in its own thread
+    discord_edit_seconds: float = 1.0  # least time between edits of a streaming answer (rate limits)
+    discord_api_base: str = ""  # another Discord-compatible REST API, e.g. http://127.0.0.1:8080/api/v10
 
     def resolved_index_dir(self) -> Path:
         """The index folder: configured, or one per corpus under the user cache dir."""
@@ -112,6 +114,8 @@ def _read_environment() -> dict[str, Any]:
     # The Discord token conventionally lives in DISCORD_TOKEN.
     if os.environ.get("DISCORD_TOKEN") and "discord_token" not in values:
         values["discord_token"] = os.environ["DISCORD_TOKEN"]
+    if os.environ.get("DISCORD_API_BASE") and "discord_api_base" not in values:
+        values["discord_api_base"] = os.environ["DISCORD_API_BASE"]
     return values
 
 

@@ -1,0 +1,269 @@
+"""`docbot discord`: a Discord bot that answers mentions and slash commands from the indexed documents.
+
+Thin front end: an event becomes `engine.answer(question)` on the answer queue's worker thread, and
+the streamed answer is shown by editing one message. Slash commands live in discord_commands.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.answer_queue import AnswerQueue, QueueFullError
+from bot.discord_render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, render_answer, render_cooldown, render_position
+from bot.discord_stream import NO_PINGS, Send, StreamingReply
+from bot.engine import Answer, Engine
+from bot.errors import DocbotError
+from bot.prompt import Exchange
+from bot.settings import Settings
+from index.builder import BuildReport
+
+log = logging.getLogger("docbot.discord")
+
+MAX_CHAIN = 3  # earlier exchanges a reply chain brings into a follow-up question
+REMEMBERED_ANSWERS = 500  # answer messages kept in memory for reply chains
+THREAD_NAME_CHARS = 90  # Discord allows 100
+
+
+class DiscordLoginError(DocbotError):
+    """Discord rejected the bot token, or none is configured."""
+
+
+class DiscordIntentError(DocbotError):
+    """The Message Content intent is not enabled for the bot in the Developer Portal."""
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One answered question, and the answer message it followed up on, if any."""
+
+    exchange: Exchange
+    parent: int | None  # message id of the earlier answer this one replied to
+
+
+class DocbotClient(discord.Client):
+    """The bot: gates events by channel, user and queue, then streams cited answers."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        # docbot never joins voice: skip discord.py's warnings about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.default()
+        intents.message_content = True  # to read the question in a mention
+        super().__init__(intents=intents, allowed_mentions=NO_PINGS)
+        self.settings = settings
+        self.engine = engine
+        self.queue = AnswerQueue(settings.discord_queue_size)
+        self.tree = app_commands.CommandTree(self)
+        self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
+        self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
+        self._asked_at: dict[int, float] = {}  # user id -> when their last question was taken
+        from bot.discord_commands import add_commands
+
+        add_commands(self)
+
+    async def serve(self, token: str) -> None:
+        """Log in, load the models unless given, then answer until closed."""
+        try:
+            await self.login(token)
+        except discord.LoginFailure:
+            raise DiscordLoginError("Discord rejected the bot token: check DISCORD_TOKEN (README › Discord)") from None
+        if self.engine is None:
+            from bot.components import build_engine
+
+            log.info("loading the index and the models")
+            engine = await asyncio.to_thread(build_engine, self.settings)
+            # The embedder and BM25 load on first use: do it now, not in the first user's wait.
+            await asyncio.to_thread(engine.search, "warm up")
+            self.engine = engine
+        try:
+            await self.connect()
+        except discord.PrivilegedIntentsRequired:
+            raise DiscordIntentError(
+                "enable the Message Content intent for the bot in the Discord Developer Portal (see README › Discord)"
+            ) from None
+
+    async def login(self, token: str) -> None:
+        if self.settings.discord_api_base:
+            # Route.BASE is class-wide in discord.py: every REST and webhook call goes to this server.
+            Route.BASE = self.settings.discord_api_base.rstrip("/")
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        if self.settings.discord_api_base:
+            # A plain Client connects to discord.gg; take the gateway this API names instead.
+            _, url, _ = await self.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        if self.settings.discord_guild_ids:
+            for guild_id in self.settings.discord_guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (id %s) to %d server(s)", self.user, self.user and self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await super().close()
+
+    def answers_in(self, channel: object, guild_id: int | None) -> bool:
+        """Whether the configured allow lists let the bot answer in this channel."""
+        if guild_id is None:
+            return self.settings.discord_allow_dms
+        if self.settings.discord_guild_ids and guild_id not in self.settings.discord_guild_ids:
+            return False
+        if not self.settings.discord_channel_ids:
+            return True
+        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}  # a thread counts as its channel
+        return bool(ids & set(self.settings.discord_channel_ids))
+
+    def cooldown_left(self, user_id: int) -> float:
+        """Seconds until this user may ask again; 0 takes the question and starts their cooldown."""
+        now = time.monotonic()
+        left = self._asked_at.get(user_id, -1e9) + self.settings.discord_cooldown_seconds - now
+        if left > 0:
+            return left
+        self._asked_at[user_id] = now
+        return 0.0
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.user is None or message.author.id == self.user.id:
+            return
+        if not self.answers_in(message.channel, message.guild and message.guild.id):
+            return
+        parent = self._replied_answer(message)
+        mentioned = any(user.id == self.user.id for user in message.mentions)
+        if message.guild is not None and not mentioned and parent is None:
+            return
+        question = re.sub(rf"<@!?{self.user.id}>", " ", message.content).strip()
+        if not question:
+            await message.reply(HELP_TEXT, mention_author=False, allowed_mentions=NO_PINGS)
+            return
+        left = self.cooldown_left(message.author.id)
+        if left:
+            await message.reply(render_cooldown(left), mention_author=False, allowed_mentions=NO_PINGS)
+            return
+        try:
+            send = await self._reply_target(message, question)
+        except discord.HTTPException:
+            log.warning("could not start a thread; answering in the channel", exc_info=True)
+            send = self._plain_reply(message)
+        async with message.channel.typing():
+            await self.answer(send, question, message.channel.id, parent)
+
+    async def answer(
+        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+    ) -> Answer | None:
+        """Stream the answer to `question` into messages made by `send`; every failure gets a short reply."""
+        reply = StreamingReply(send, self.settings.discord_edit_seconds, heading)
+        loop = asyncio.get_running_loop()
+        history = self._history(parent)
+
+        def work() -> Answer:
+            engine = self._engine()
+            return engine.answer(
+                question, on_token=lambda piece: loop.call_soon_threadsafe(reply.add_text, piece), history=history
+            )
+
+        try:
+            done = self.queue.submit(work, on_position=lambda place: reply.show(render_position(place)))
+        except QueueFullError:
+            await reply.finish([heading + BUSY_TEXT])
+            return None
+        try:
+            await reply.start()  # shows the place in line, or the answer so far if it already started
+            answer = await done
+        except DocbotError as exc:
+            await reply.finish([f"{heading}⚠️ {exc}"])
+            return None
+        except Exception:  # the user must hear about any failure; the log keeps the detail
+            log.exception("answering %r failed", question)
+            await reply.finish([heading + ERROR_TEXT])
+            return None
+        messages = await reply.finish(render_answer(answer, heading))
+        self.last_answers[channel_id] = answer
+        self._remember(messages, ChainLink(Exchange(answer.question, answer.text), parent))
+        took = answer.timings["retrieve_ms"] + answer.timings["generate_ms"]
+        log.info("answered in %.0f ms: %r", took, question[:80])
+        return answer
+
+    async def reindex(self) -> BuildReport:
+        """Rebuild the index on the model's worker thread, then answer from it: no restart, no race."""
+        from bot.components import index_corpus, open_retriever
+
+        engine = self._engine()
+
+        def work() -> BuildReport:
+            report = index_corpus(self.settings, engine.retriever.embedder)
+            engine.retriever = open_retriever(self.settings, engine.retriever.embedder)
+            return report
+
+        return await self.queue.run(work)
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise DocbotError("the models are still loading: try again in a moment")
+        return self.engine
+
+    def _replied_answer(self, message: discord.Message) -> int | None:
+        """The id of the bot's answer this message replies to, if it does."""
+        resolved = message.reference and message.reference.resolved
+        if isinstance(resolved, discord.Message) and self.user and resolved.author.id == self.user.id:
+            return resolved.id
+        return None
+
+    def _history(self, parent: int | None) -> list[Exchange]:
+        """The exchanges of a reply chain, oldest first, at most MAX_CHAIN."""
+        exchanges: list[Exchange] = []
+        while parent is not None and parent in self._chain and len(exchanges) < MAX_CHAIN:
+            link = self._chain[parent]
+            exchanges.append(link.exchange)
+            parent = link.parent
+        return exchanges[::-1]
+
+    def _remember(self, messages: list, link: ChainLink) -> None:
+        for message in messages:
+            self._chain[message.id] = link
+        while len(self._chain) > REMEMBERED_ANSWERS:
+            self._chain.popitem(last=False)
+
+    async def _reply_target(self, message: discord.Message, question: str) -> Send:
+        """Where the answer goes: a reply to the question, or a new thread when configured."""
+        if self.settings.discord_threads and isinstance(message.channel, discord.TextChannel):
+            thread = await message.create_thread(name=question[:THREAD_NAME_CHARS])
+            return lambda text: thread.send(text, allowed_mentions=NO_PINGS)
+        return self._plain_reply(message)
+
+    @staticmethod
+    def _plain_reply(message: discord.Message) -> Send:
+        return lambda text: message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+
+
+def run_discord(settings: Settings) -> None:
+    """Run the bot until SIGINT or SIGTERM; a missing or rejected token raises DiscordLoginError."""
+    token = settings.discord_token.strip()
+    if not token:
+        raise DiscordLoginError("no Discord bot token: set DISCORD_TOKEN or [discord] token in the config file")
+    asyncio.run(_run_until_signal(DocbotClient(settings), token))
+
+
+async def _run_until_signal(client: DocbotClient, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda: loop.create_task(client.close()))
+    async with client:
+        await client.serve(token)
+    log.info("stopped")

@@ -1,0 +1,120 @@
+"""What docbot says in Discord: answers with a compact sources list, split to fit message limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from discord.utils import escape_markdown
+
+from bot.engine import Answer
+from index.search import Passage
+
+MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
+STREAM_CURSOR = " ▌"
+SNIPPET_CHARS = 280  # passage text shown per source by /sources
+QUOTE_CHARS = 300  # question text quoted above a /ask answer
+_CITATION = re.compile(r"\[\d{1,2}\]")
+# Break points, best first: paragraph, line, sentence end, any space. None may sit right before a
+# citation, so "[n]" always stays in the message of the sentence it supports.
+_BREAKS = (r"\n\n", r"\n", r"(?<=[.!?])[ \t]+", r"\s+")
+_NOT_BEFORE_CITATION = r"(?!\s*\[\d{1,2}\])"
+
+HELP_TEXT = (
+    "**docbot** answers questions from the indexed documents and cites them as [1], [2]...\n"
+    "• Mention me with a question, e.g. `@docbot who leads Meta?`; reply to my answer to ask a follow-up.\n"
+    "• `/ask question:` does the same without a mention.\n"
+    "• `/sources` shows the passages behind the last answer in this channel.\n"
+    "• `/reindex` re-reads the documents (admins only).\n"
+    "Answers come from a small local model: check the cited passages before relying on them."
+)
+THINKING_TEXT = "🔎 Searching the documents…"
+BUSY_TEXT = "🚦 I'm answering too many questions right now: please try again in a minute."
+ERROR_TEXT = "⚠️ Something went wrong while answering (the details are in the bot's log). Please try again."
+NO_SOURCES_TEXT = "No answer in this channel yet: ask me something first."
+NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can re-index the documents."
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at paragraph, line, sentence or word breaks, never inside "[n]"."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _cut_point(text: str, limit: int) -> int:
+    for number, pattern in enumerate(_BREAKS):
+        # Coarse breaks only count in the back part of the window, so no piece is tiny. The whole
+        # text is searched so the look-ahead sees a citation that straddles the limit.
+        floor = 0 if number == len(_BREAKS) - 1 else limit // 3
+        cuts = [m.start() for m in re.finditer(pattern + _NOT_BEFORE_CITATION, text) if floor < m.start() <= limit]
+        if cuts:
+            return cuts[-1]
+    for match in _CITATION.finditer(text, 0, limit + 4):
+        if match.start() < limit < match.end():
+            return match.start()
+    return limit
+
+
+def render_answer(answer: Answer, heading: str = "") -> list[str]:
+    """The final answer after `heading`: text with [n] citations, then one small line per cited source."""
+    if not answer.answered:
+        return split_message(f"{heading}{answer.text}\n-# `/sources` lists the closest passages I found.")
+    lines = [heading + answer.text, "", "-# **Sources**"]
+    for number in answer.cited:
+        if 1 <= number <= len(answer.sources):
+            lines.append(f"-# [{number}] {escape_markdown(answer.sources[number - 1].citation())}")
+    return split_message("\n".join(lines))
+
+
+def render_progress(partial: str, limit: int = MESSAGE_LIMIT) -> str:
+    """The answer while it streams: what the model wrote so far and a cursor, within one message."""
+    room = limit - len(STREAM_CURSOR) - 2
+    shown = partial.strip() if len(partial.strip()) <= room else partial.strip()[:room] + " …"
+    return (shown or THINKING_TEXT) + STREAM_CURSOR
+
+
+def render_question(question: str) -> str:
+    """The question quoted above a slash-command answer, since Discord does not show it to the channel."""
+    shown = " ".join(question.split())
+    if len(shown) > QUOTE_CHARS:
+        shown = shown[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
+    return f"> {escape_markdown(shown)}\n"
+
+
+def render_position(place: int) -> str:
+    """Told to a user whose question waits for the model (place 0: it is being answered)."""
+    if place <= 0:
+        return THINKING_TEXT
+    ahead = "1 question" if place == 1 else f"{place} questions"
+    return f"⏳ You're #{place} in line ({ahead} ahead of yours). I'll answer here as soon as it's your turn."
+
+
+def render_cooldown(seconds: float) -> str:
+    return f"🕑 One question at a time, please: try again in {max(1, round(seconds))} s."
+
+
+def render_sources(passages: Sequence[Passage]) -> list[str]:
+    """/sources: each passage behind the last answer, with where it is and a quoted snippet."""
+    if not passages:
+        return [NO_SOURCES_TEXT]
+    blocks = []
+    for number, passage in enumerate(passages, start=1):
+        snippet = " ".join(passage.text.split())
+        if len(snippet) > SNIPPET_CHARS:
+            snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        blocks.append(
+            f"**[{number}]** {escape_markdown(passage.citation())} (similarity {passage.score:.2f})\n"
+            f"> {escape_markdown(snippet)}"
+        )
+    return split_message("\n\n".join(blocks))
+
+
+def render_reindexed(summary: str) -> str:
+    return f"📚 Documents re-indexed: {summary}. New questions use the new index."

@@ -1,0 +1,97 @@
+"""An answer's Discord messages: created early, edited in place at a throttled pace as the model writes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import discord
+
+from bot.discord_render import MESSAGE_LIMIT, THINKING_TEXT, render_progress
+
+log = logging.getLogger("docbot.discord")
+
+# Never ping anyone, whatever the documents or the question contain.
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class EditableMessage(Protocol):
+    id: int
+
+    async def edit(self, *, content: str, allowed_mentions: discord.AllowedMentions) -> object: ...
+
+
+Send = Callable[[str], Awaitable[EditableMessage]]
+
+
+class StreamingReply:
+    """Shows a status or the partial answer in one message, then the final pieces in one or more."""
+
+    def __init__(self, send: Send, edit_interval: float, heading: str = "") -> None:
+        self._send = send
+        self.heading = heading  # shown above every status and the partial answer
+        self._edit_interval = edit_interval
+        self._message: EditableMessage | None = None
+        self._shown = ""
+        self._wanted = heading + THINKING_TEXT
+        self._partial = ""
+        self._last_edit = 0.0
+        self._flush: asyncio.Task[None] | None = None
+        self.messages: list[EditableMessage] = []
+
+    async def start(self) -> None:
+        """Post the first message at once (the latest status), so the user sees the question was taken."""
+        content = self._wanted
+        self._message = await self._send(content)
+        self.messages.append(self._message)
+        self._shown = content
+        self._last_edit = time.monotonic()
+        if self._wanted != self._shown:  # the status moved on while the message was being posted
+            self._schedule_edit()
+
+    def show(self, content: str) -> None:
+        """Make the first message read heading + `content` soon; edits closer than the interval are merged."""
+        self._wanted = self.heading + content
+        self._schedule_edit()
+
+    def add_text(self, piece: str) -> None:
+        """One more piece of the streamed answer (called on the event loop)."""
+        self._partial += piece
+        self.show(render_progress(self._partial, MESSAGE_LIMIT - len(self.heading)))
+
+    async def finish(self, pieces: list[str]) -> list[EditableMessage]:
+        """Replace the progress with the final pieces: the first edits the message, the rest follow it."""
+        if self._flush is not None:
+            self._flush.cancel()
+        if self._message is None:
+            self._wanted = pieces[0]
+            await self.start()
+        elif self._shown != pieces[0]:
+            await self._message.edit(content=pieces[0], allowed_mentions=NO_PINGS)
+        for piece in pieces[1:]:
+            self.messages.append(await self._send(piece))
+        return self.messages
+
+    def _schedule_edit(self) -> None:
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.get_running_loop().create_task(self._edit_soon())
+
+    async def _edit_soon(self) -> None:
+        # Discord allows about five edits per five seconds per channel: stay well below that.
+        await asyncio.sleep(max(0.0, self._last_edit + self._edit_interval - time.monotonic()))
+        if self._message is None or self._wanted == self._shown:
+            return
+        content = self._wanted
+        self._last_edit = time.monotonic()
+        try:
+            await self._message.edit(content=content, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            # A lost progress edit is harmless: the final edit carries the whole answer.
+            log.warning("could not update a streaming answer", exc_info=True)
+            return
+        self._shown = content
+        if self._wanted != self._shown:
+            self._flush = asyncio.get_running_loop().create_task(self._edit_soon())  # this task is ending

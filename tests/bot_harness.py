@@ -1,0 +1,50 @@
+"""Run the real discord.py bot in this process against the fake Discord server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.components import engine_options, index_corpus, open_retriever
+from bot.discord_bot import DocbotClient
+from bot.engine import Engine
+from bot.settings import Settings
+from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
+
+
+def bot_settings(corpus: Path, index_dir: Path, **changes: object) -> Settings:
+    """Settings for a test bot: fast edits, no cooldown, commands synced to the test server."""
+    base = Settings(
+        corpus=corpus,
+        index_dir=index_dir,
+        discord_guild_ids=(GUILD_ID,),
+        discord_cooldown_seconds=0,
+        discord_edit_seconds=0.3,
+        threads=2,
+    )
+    return base.replace(**changes)
+
+
+def build_test_engine(settings: Settings, embedder, llm, index: bool = True) -> Engine:
+    """The real engine over `settings.corpus`, reusing the session's loaded models."""
+    if index:
+        index_corpus(settings, embedder)
+    return Engine(open_retriever(settings, embedder), llm, engine_options(settings))
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, engine: Engine, heartbeat_ms: int = 500) -> AsyncIterator[FakeDiscord]:
+    """Start the fake server and the bot; yield the server once the bot is connected with its commands."""
+    server = FakeDiscord(heartbeat_ms=heartbeat_ms)
+    await server.start()
+    client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
+    task = asyncio.create_task(client.serve(TOKEN))
+    try:
+        await asyncio.wait_for(client.wait_until_ready(), 30)
+        yield server
+    finally:
+        await client.close()
+        await asyncio.wait_for(task, 30)
+        await server.stop()

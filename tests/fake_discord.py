@@ -1,0 +1,372 @@
+"""A small Discord-compatible server on 127.0.0.1: the REST routes and gateway protocol docbot uses.
+
+It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
+tests can assert on what a user would see. JSON is served as exactly `application/json`, and
+gateway frames are sent as uncompressed text (discord.py asks for zlib-stream but reads text frames).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "fake-bot-token"
+BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
+MANAGE_GUILD = 1 << 5
+MESSAGE_CONTENT_INTENT = 1 << 15
+TIMESTAMP = "2026-01-01T00:00:00+00:00"
+
+
+def user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": bot}
+
+
+BOT_USER = user(BOT_ID, "docbot", bot=True)
+
+
+def member(user_data: dict[str, Any] | None, roles=(), **extra: Any) -> dict[str, Any]:
+    data = {"roles": [str(r) for r in roles], "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
+    if user_data is not None:
+        data["user"] = user_data
+    return {**data, **extra}
+
+
+@dataclass
+class Posted:
+    """A message the bot created (in a channel or as an interaction follow-up), with its edits."""
+
+    id: int
+    channel_id: int
+    content: str
+    payload: dict[str, Any]  # the JSON body of the create request
+    reply_to: int | None = None
+    webhook_token: str | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    created_at: float = field(default_factory=time.monotonic)
+    edit_times: list[float] = field(default_factory=list)
+
+
+class FakeDiscord:
+    """Run with `await server.start()`; point the bot at `server.api_base`."""
+
+    def __init__(self, heartbeat_ms: int = 500, message_content_allowed: bool = True) -> None:
+        self.heartbeat_ms = heartbeat_ms
+        self.message_content_allowed = message_content_allowed  # False: as if not enabled in the portal
+        self.posted: dict[int, Posted] = {}
+        self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
+        self.typing: list[int] = []  # channel ids
+        self.threads: list[dict[str, Any]] = []  # threads the bot started
+        self.heartbeats: list[float] = []  # when each heartbeat was received (and acknowledged)
+        self.identified = asyncio.Event()
+        self._ids = itertools.count(10_000)
+        self._seq = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._socket: web.WebSocketResponse | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._auth])
+        api = "/api/v10"
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get(f"{api}/users/@me", lambda r: _json(BOT_USER))
+        app.router.add_get(f"{api}/oauth2/applications/@me", lambda r: _json(_application()))
+        app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
+        app.router.add_put(api + "/applications/{app}/commands", self._sync_commands)
+        app.router.add_put(api + "/applications/{app}/guilds/{guild}/commands", self._sync_commands)
+        app.router.add_post(api + "/channels/{channel}/messages", self._create_message)
+        app.router.add_patch(api + "/channels/{channel}/messages/{message}", self._edit_message)
+        app.router.add_post(api + "/channels/{channel}/typing", self._typing)
+        app.router.add_post(api + "/channels/{channel}/messages/{message}/threads", self._create_thread)
+        app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
+        app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
+        app.router.add_patch(api + "/webhooks/{app}/{token}/messages/{message}", self._edit_message)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ---- what a test does: users speak, then the test waits for what the bot shows
+
+    async def user_says(
+        self,
+        content: str,
+        user_id: int = 1,
+        mention_bot: bool = True,
+        reply_to: int | None = None,
+        channel_id: int = CHANNEL_ID,
+        bot: bool = False,
+    ) -> int:
+        """A user (or another bot) posts in a channel; returns the message id."""
+        message_id = next(self._ids)
+        author = user(user_id, f"user{user_id}", bot=bot)
+        data = _message(message_id, channel_id, author, content)
+        data.update(guild_id=str(GUILD_ID), member=member(None))
+        data["mentions"] = [BOT_USER] if mention_bot else []
+        data["mention_everyone"] = "@everyone" in content
+        if reply_to is not None:
+            data["type"] = 19
+            data["message_reference"] = {"message_id": str(reply_to), "channel_id": str(channel_id)}
+            data["referenced_message"] = self._as_message(self.posted[reply_to])
+        await self.dispatch("MESSAGE_CREATE", data)
+        return message_id
+
+    async def slash(
+        self, name: str, options: dict[str, str] | None = None, user_id: int = 1, admin: bool = False, roles=()
+    ) -> str:
+        """A user runs a slash command; returns the interaction token."""
+        interaction_id = next(self._ids)
+        token = f"interaction-token-{interaction_id}"
+        command: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1}
+        command["options"] = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
+        if any(c["name"] == name for c in self.commands.get(str(GUILD_ID), [])):
+            command["guild_id"] = str(GUILD_ID)
+        data = {
+            "id": str(interaction_id),
+            "application_id": str(APP_ID),
+            "type": 2,
+            "token": token,
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
+            "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
+            "data": command,
+            "app_permissions": "0",
+            "attachment_size_limit": 8_000_000,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+        }
+        await self.dispatch("INTERACTION_CREATE", data)
+        return token
+
+    async def wait_until(self, check: Callable[[], Any], timeout: float = 60) -> Any:
+        """Wait until `check()` returns something truthy (re-checked on every bot request)."""
+        async with self._changed:
+            result = check()
+            deadline = time.monotonic() + timeout
+            while not result:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"timed out waiting for {getattr(check, '__name__', check)}")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), left)
+                except TimeoutError:
+                    pass
+                result = check()
+            return result
+
+    def replies_to(self, message_id: int) -> list[Posted]:
+        return [p for p in self.posted.values() if p.reply_to == message_id]
+
+    def followups(self, token: str) -> list[Posted]:
+        return [p for p in self.posted.values() if p.webhook_token == token]
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await self.identified.wait()
+        assert self._socket is not None
+        await self._socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+    # ---- REST
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        # Webhook and interaction routes authenticate by their token in the path, as on Discord.
+        by_path = "/webhooks/" in request.path or "/interactions/" in request.path
+        if request.path.startswith("/api/") and not by_path:
+            if request.headers.get("Authorization") != f"Bot {TOKEN}":
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        return await handler(request)
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1, "session_start_limit": limit})
+
+    async def _sync_commands(self, request: web.Request) -> web.Response:
+        commands = await request.json()
+        for command in commands:
+            command.update(id=str(next(self._ids)), application_id=str(APP_ID), version="1")
+        await self._record(lambda: self.commands.__setitem__(request.match_info.get("guild", "global"), commands))
+        return _json(commands)
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        reference = payload.get("message_reference") or {}
+        reply_to = int(reference["message_id"]) if reference.get("message_id") else None
+        channel = int(request.match_info["channel"])
+        posted = Posted(next(self._ids), channel, payload.get("content", ""), payload, reply_to)
+        await self._record(lambda: self.posted.__setitem__(posted.id, posted))
+        return _json(self._as_message(posted))
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        posted = Posted(next(self._ids), CHANNEL_ID, payload.get("content", ""), payload)
+        posted.webhook_token = request.match_info["token"]
+        await self._record(lambda: self.posted.__setitem__(posted.id, posted))
+        return _json(self._as_message(posted))
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        posted = self.posted[int(request.match_info["message"])]
+
+        def apply() -> None:
+            posted.edits.append(payload)
+            posted.content = payload.get("content", posted.content)
+            posted.edit_times.append(time.monotonic())
+
+        await self._record(apply)
+        return _json(self._as_message(posted))
+
+    async def _typing(self, request: web.Request) -> web.Response:
+        await self._record(lambda: self.typing.append(int(request.match_info["channel"])))
+        return web.Response(status=204)
+
+    async def _create_thread(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        thread = {"id": str(next(self._ids)), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID)}
+        metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
+        thread.update(name=payload["name"], owner_id=str(BOT_ID), thread_metadata=metadata)
+        thread.update(message_count=0, member_count=1)
+        await self._record(lambda: self.threads.append(thread))
+        return _json(thread, status=201)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        payload["interaction_id"] = request.match_info["id"]
+        payload["token"] = request.match_info["token"]
+        await self._record(lambda: self.callbacks.append(payload))
+        interaction = {"id": request.match_info["id"], "type": 2, "response_message_loading": payload["type"] == 5}
+        return _json({"interaction": interaction, "resource": {"type": payload["type"]}})
+
+    async def _record(self, change: Callable[[], None]) -> None:
+        async with self._changed:
+            change()
+            self._changed.notify_all()
+
+    def _as_message(self, posted: Posted) -> dict[str, Any]:
+        data = _message(posted.id, posted.channel_id, BOT_USER, posted.content)
+        data["guild_id"] = str(GUILD_ID)
+        return data
+
+    # ---- gateway
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_ms}}))
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                break
+            message = json.loads(frame.data)
+            if message["op"] == 1:  # heartbeat
+                await self._record(lambda: self.heartbeats.append(time.monotonic()))
+                await socket.send_str(json.dumps({"op": 11}))
+            elif message["op"] == 2:  # identify
+                if message["d"]["token"] != TOKEN:
+                    await socket.close(code=4004, message=b"Authentication failed.")
+                    break
+                if message["d"].get("intents", 0) & MESSAGE_CONTENT_INTENT and not self.message_content_allowed:
+                    await socket.close(code=4014, message=b"Disallowed intent(s).")
+                    break
+                self._socket = socket
+                await self._ready(socket)
+        return socket
+
+    async def _ready(self, socket: web.WebSocketResponse) -> None:
+        ready = {
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "session_id": "fake-session",
+            "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+            "application": {"id": str(APP_ID), "flags": 0},
+        }
+        await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
+        await socket.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()}))
+        self.identified.set()
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py parses a body as JSON only if the content type is exactly application/json.
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def _application() -> dict[str, Any]:
+    return {
+        "id": str(APP_ID),
+        "name": "docbot",
+        "description": "",
+        "icon": None,
+        "bot_public": False,
+        "bot_require_code_grant": False,
+        "owner": user(1, "owner"),
+        "verify_key": "0" * 64,
+        "flags": 0,
+        "interactions_endpoint_url": None,
+    }
+
+
+def _guild() -> dict[str, Any]:
+    def role(role_id: int, name: str, permissions: int) -> dict[str, Any]:
+        return {"id": str(role_id), "name": name, "permissions": str(permissions), "position": 0, "color": 0}
+
+    def channel(channel_id: int, name: str) -> dict[str, Any]:
+        return {"id": str(channel_id), "type": 0, "name": name, "position": 0, "permission_overwrites": []}
+
+    return {
+        "id": str(GUILD_ID),
+        "name": "Test server",
+        "owner_id": "1",
+        "unavailable": False,
+        "member_count": 3,
+        "roles": [role(GUILD_ID, "@everyone", 0), role(ADMIN_ROLE_ID, "docs-admin", 0)],
+        "channels": [channel(CHANNEL_ID, "general"), channel(OTHER_CHANNEL_ID, "random")],
+        "members": [member(BOT_USER)],
+        "features": [],
+        "emojis": [],
+        "stickers": [],
+        "threads": [],
+        "joined_at": TIMESTAMP,
+    }
+
+
+def _message(message_id: int, channel_id: int, author: dict[str, Any], content: str) -> dict[str, Any]:
+    return {
+        "id": str(message_id),
+        "channel_id": str(channel_id),
+        "author": author,
+        "content": content,
+        "timestamp": TIMESTAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
