@@ -32,6 +32,7 @@ class Settings:
     llm_backend: str = "llama-cpp"  # "llama-cpp" (in process) or "openai" (HTTP server)
     llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
     llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
+    llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
     threads: int = 0  # 0 = all cores
     context_size: int = 2048  # llama.cpp context window, tokens
     max_answer_tokens: int = 96
@@ -41,6 +42,7 @@ class Settings:
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
+    approximate_above: int = 200_000  # vectors; above this the store searches approximately (IVF)
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global

@@ -38,6 +38,11 @@ class Embedder:
         self._model: SentenceTransformer | None = None
 
     @property
+    def is_loaded(self) -> bool:
+        """Whether the model has been loaded (work that needs no vectors never loads it)."""
+        return self._model is not None
+
+    @property
     def model(self) -> SentenceTransformer:
         if self._model is None:
             self._model = _load(self.name)

@@ -34,6 +34,8 @@ DIMENSION = 384
 SYNTHETIC_CLUSTERS = 2000  # real sentence embeddings cluster by topic; uniform noise would not
 SEARCH_QUERIES = 200
 RECALL_AT = 10
+SWEEP_PROMPT_CHARS = (400, 700, 1000, 1400)
+SWEEP_ANSWER_TOKENS = (48, 96)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -132,6 +134,34 @@ def bench_warm(work: Path, n_retrieve: int, n_answer: int) -> dict[str, float]:
     }
 
 
+def bench_sweep(work: Path, n_answer: int) -> dict[str, float]:
+    """Warm answer latency for several prompt budgets and answer lengths (one engine, reused)."""
+    import dataclasses
+
+    from bot.components import build_engine, load_llm, make_embedder, open_retriever
+    from bot.settings import load_settings
+
+    settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
+    engine = build_engine(settings, open_retriever(settings, make_embedder(settings)), load_llm(settings))
+    asked = questions(n_answer)
+    engine.answer(asked[0])
+    defaults = engine.options
+    results: dict[str, float] = {}
+    for prompt_chars in SWEEP_PROMPT_CHARS:
+        for max_tokens in SWEEP_ANSWER_TOKENS:
+            engine.options = dataclasses.replace(defaults, prompt_chars=prompt_chars, max_answer_tokens=max_tokens)
+            first, total = [], []
+            for question in asked:
+                started = time.perf_counter()
+                answer = engine.answer(question)
+                total.append(1000 * (time.perf_counter() - started))
+                first.append(answer.timings.get("first_token_ms", total[-1]))
+            label = f"sweep_{prompt_chars}chars_{max_tokens}tok"
+            results[f"{label}_first_token_p50_ms"] = percentile(first, 50)
+            results[f"{label}_answer_p50_ms"] = percentile(total, 50)
+    return results
+
+
 def run_cli(args: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and stdout of one `python -m bot ...` process."""
     started = time.perf_counter()
@@ -226,23 +256,27 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--quick", action="store_true", help="fewer runs and questions")
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-vector search (takes minutes)")
+    parser.add_argument("--sweep", action="store_true", help="also time answers over prompt_chars x max_answer_tokens")
     parser.add_argument("--only", choices=["index", "warm", "cold", "search"], action="append", help="run only parts")
     args = parser.parse_args()
     parts = args.only or ["index", "warm", "cold", "search"]
     runs = 2 if args.quick else 3
-    results: dict[str, object] = {"cpu_count": os.cpu_count() or 0, "load_avg_1m": round(os.getloadavg()[0], 2)}
+    results: dict[str, object] = {"cpu_count": os.cpu_count() or 0, "load_avg_1m_at_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="docbot-bench-") as folder:
         work = Path(folder)
-        if {"index", "warm", "cold"} & set(parts):
+        if args.sweep or {"index", "warm", "cold"} & set(parts):
             results.update(bench_index(work, runs))
         if "warm" in parts:
             results.update(bench_warm(work, 20 if args.quick else 50, 8 if args.quick else 20))
         if "cold" in parts:
             results.update(bench_cold(work, runs))
+        if args.sweep:
+            results.update(bench_sweep(work, 8 if args.quick else 16))
     if "search" in parts:
         for count in (100_000,) if args.skip_1m else (100_000, 1_000_000):
             label = f"{count // 1000}k" if count < 1_000_000 else f"{count // 1_000_000}M"
             results.update({f"search_{label}_{key}": value for key, value in bench_search(count).items()})
+    results["load_avg_1m_at_end"] = os.getloadavg()[0]
     if args.json:
         print(json.dumps(results, indent=2))
     else:
