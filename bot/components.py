@@ -15,7 +15,7 @@ from index.store import IndexStore
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder; its model loads on first use."""
-    return Embedder(settings.embedder, batch_size=settings.embed_batch_size)
+    return Embedder(settings.embedder, batch_size=settings.embed_batch_size, threads=settings.resolved_threads())
 
 
 def make_store(settings: Settings) -> IndexStore:

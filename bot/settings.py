@@ -33,7 +33,7 @@ class Settings:
     llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
     llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
     llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
-    threads: int = 0  # 0 = all cores
+    threads: int = 0  # 0 = all cores but one (see resolved_threads)
     context_size: int = 2048  # llama.cpp context window, tokens
     max_answer_tokens: int = 96
     temperature: float = 0.0
@@ -64,7 +64,13 @@ class Settings:
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
 
     def resolved_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
+        """Threads for llama.cpp and batch embedding: all cores but one unless configured.
+
+        llama.cpp's and torch's threads spin at barriers: when another process (or the bot's own
+        event loop) takes one of their cores, every step waits for it. On 2 shared cores that made
+        answers 30-50x slower with 2 threads than with 1 (scripts/bench.py); one spare core avoids it.
+        """
+        return self.threads or max(1, len(os.sched_getaffinity(0)) - 1)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -38,12 +38,12 @@ EMBEDDINGS_FILE = "embeddings.npy"
 VECTORS_FILE = "vectors.faiss"
 # Above this many vectors the store switches from exact search to an inverted-file index (IVF):
 # it builds in about a minute at 1M vectors on 2 cores, where HNSW takes tens of minutes, and
-# probing IVF_PROBED_LISTS of ~4*sqrt(n) lists keeps recall@10 above 0.95 (scripts/bench.py).
+# probing IVF_PROBED_LISTS of ~2*sqrt(n) lists keeps recall@10 above 0.95 (scripts/bench.py).
 APPROXIMATE_ABOVE = 200_000
-IVF_LISTS_PER_SQRT_N = 4
+IVF_LISTS_PER_SQRT_N = 2
 IVF_MIN_VECTORS_PER_LIST = 39  # faiss's k-means wants at least this many training points per list
 IVF_TRAINING_VECTORS_PER_LIST = 64  # a sample of this size trains as well as all vectors, much faster
-IVF_PROBED_LISTS = 48
+IVF_PROBED_LISTS = 32
 TRAINING_SEED = 0
 
 
@@ -239,7 +239,7 @@ class IndexStore:
 
 
 def ivf_list_count(count: int) -> int:
-    """How many inverted lists an IVF index over `count` vectors gets (~4 sqrt(n))."""
+    """How many inverted lists an IVF index over `count` vectors gets (~2 sqrt(n))."""
     return max(1, min(int(IVF_LISTS_PER_SQRT_N * count**0.5), count // IVF_MIN_VECTORS_PER_LIST))
 
 

@@ -32,6 +32,7 @@ BENCH = REPO.parent / "shared" / "bench"
 SEED = 1234
 DIMENSION = 384
 SYNTHETIC_CLUSTERS = 2000  # real sentence embeddings cluster by topic; uniform noise would not
+SYNTHETIC_SPREAD = 0.8  # per-dimension noise around a centre: same-topic vectors have cosine ~0.6
 SEARCH_QUERIES = 200
 RECALL_AT = 10
 SWEEP_PROMPT_CHARS = (400, 700, 1000, 1400)
@@ -197,14 +198,13 @@ def bench_cold(work: Path, runs: int) -> dict[str, float]:
     }
 
 
-def synthetic_vectors(count: int, rng: np.random.Generator) -> np.ndarray:
+def synthetic_vectors(count: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Unit vectors clustered around topic centres, like sentence embeddings of many documents."""
-    centres = rng.standard_normal((SYNTHETIC_CLUSTERS, DIMENSION), dtype=np.float32)
     vectors = np.empty((count, DIMENSION), dtype=np.float32)
     step = 100_000
     for start in range(0, count, step):
         n = min(step, count - start)
-        block = centres[rng.integers(0, SYNTHETIC_CLUSTERS, n)] + 0.8 * rng.standard_normal(
+        block = centres[rng.integers(0, len(centres), n)] + SYNTHETIC_SPREAD * rng.standard_normal(
             (n, DIMENSION), dtype=np.float32
         )
         vectors[start : start + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
@@ -219,8 +219,9 @@ def bench_search(count: int) -> dict[str, float]:
     from index.store import IndexStore
 
     rng = np.random.default_rng(SEED)
-    vectors = synthetic_vectors(count, rng)
-    queries = synthetic_vectors(SEARCH_QUERIES, rng)
+    centres = rng.standard_normal((SYNTHETIC_CLUSTERS, DIMENSION), dtype=np.float32)
+    vectors = synthetic_vectors(count, centres, rng)
+    queries = synthetic_vectors(SEARCH_QUERIES, centres, rng)  # new questions on the same topics
     settings = load_settings(None)
     store = IndexStore(Path(tempfile.gettempdir()), getattr(settings, "approximate_above", 200_000))
     started = time.perf_counter()
