@@ -42,7 +42,7 @@ class Settings:
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
-    approximate_above: int = 200_000  # vectors; above this the store searches approximately (IVF)
+    approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF)
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global

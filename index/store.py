@@ -39,7 +39,10 @@ VECTORS_FILE = "vectors.faiss"
 # Above this many vectors the store switches from exact search to an inverted-file index (IVF):
 # it builds in about a minute at 1M vectors on 2 cores, where HNSW takes tens of minutes, and
 # probing IVF_PROBED_LISTS of ~2*sqrt(n) lists keeps recall@10 above 0.95 (scripts/bench.py).
-APPROXIMATE_ABOVE = 200_000
+APPROXIMATE_ABOVE = 100_000
+# One question is one small search: a second OpenMP thread only adds waiting, and on a busy
+# machine made exact search over 100k vectors 3x slower (45 vs 14 ms).
+SEARCH_THREADS = 1
 IVF_LISTS_PER_SQRT_N = 2
 IVF_MIN_VECTORS_PER_LIST = 39  # faiss's k-means wants at least this many training points per list
 IVF_TRAINING_VECTORS_PER_LIST = 64  # a sample of this size trains as well as all vectors, much faster
@@ -90,6 +93,18 @@ class StoredIndex:
 
     def chunks_of(self, doc: str) -> list[int]:
         return [i for i, chunk in enumerate(self.chunks) if chunk.doc == doc]
+
+    def nearest(self, query: np.ndarray, n: int) -> list[int]:
+        """Rows of the n vectors most similar to `query` (a unit vector), best first."""
+        import faiss
+
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(SEARCH_THREADS)
+        try:
+            _, rows = self.vectors.search(query.reshape(1, -1).astype(np.float32), n)
+        finally:
+            faiss.omp_set_num_threads(before)
+        return [int(row) for row in rows[0] if row >= 0]
 
 
 class IndexStore:
