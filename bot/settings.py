@@ -67,8 +67,8 @@ class Settings:
         """Threads for llama.cpp and batch embedding: all cores but one unless configured.
 
         llama.cpp's and torch's threads spin at barriers: when another process (or the bot's own
-        event loop) takes one of their cores, every step waits for it. On 2 shared cores that made
-        answers 30-50x slower with 2 threads than with 1 (scripts/bench.py); one spare core avoids it.
+        event loop) takes one of their cores, every step waits for it. On 2 busy cores a 32-token
+        answer took 50-90 s with 2 threads and 1.4 s with 1; one spare core avoids that.
         """
         return self.threads or max(1, len(os.sched_getaffinity(0)) - 1)
 

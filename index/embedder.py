@@ -64,11 +64,13 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors for `texts`, in order; `on_progress(n)` after each batch of n texts."""
-        self.model  # noqa: B018 - torch must first load through _load, which sets its environment
+        model = self.model  # loaded first: torch must start with the environment _load sets
         with _torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
-            return self._embed(texts, on_progress)
+            return self._embed(model, texts, on_progress)
 
-    def _embed(self, texts: Sequence[str], on_progress: Callable[[int], None] | None) -> np.ndarray:
+    def _embed(
+        self, model: SentenceTransformer, texts: Sequence[str], on_progress: Callable[[int], None] | None
+    ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch, which is most of the cost.
@@ -76,7 +78,7 @@ class Embedder:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            encoded = self.model.encode(
+            encoded = model.encode(
                 [texts[i] for i in batch],
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -112,7 +114,7 @@ def _torch_threads(threads: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-def _load(name: str) -> SentenceTransformer:
+def _set_environment() -> None:
     # Never reach a model hub at run time: models come from installed packages or local paths.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -121,6 +123,10 @@ def _load(name: str) -> SentenceTransformer:
     # Idle OpenMP threads sleep instead of spinning: on a shared machine spinning threads stall
     # each other (2x faster builds measured on 2 busy cores). Read when torch loads, so set here.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _load(name: str) -> SentenceTransformer:
+    _set_environment()
     location = str(packaged_embedder_path()) if name == PACKAGED_EMBEDDER else name
     try:
         from sentence_transformers import SentenceTransformer

@@ -37,7 +37,7 @@ CHUNKS_FILE = "chunks.jsonl"
 EMBEDDINGS_FILE = "embeddings.npy"
 VECTORS_FILE = "vectors.faiss"
 # Above this many vectors the store switches from exact search to an inverted-file index (IVF):
-# it builds in about a minute at 1M vectors on 2 cores, where HNSW takes tens of minutes, and
+# it built 1M vectors in 3 minutes on 2 busy cores, where HNSW takes tens of minutes, and
 # probing IVF_PROBED_LISTS of ~2*sqrt(n) lists keeps recall@10 above 0.95 (scripts/bench.py).
 APPROXIMATE_ABOVE = 100_000
 # One question is one small search: a second OpenMP thread only adds waiting, and on a busy
