@@ -70,7 +70,8 @@ class Settings:
         event loop) takes one of their cores, every step waits for it. On 2 busy cores a 32-token
         answer took 50-90 s with 2 threads and 1.4 s with 1; one spare core avoids that.
         """
-        return self.threads or max(1, len(os.sched_getaffinity(0)) - 1)
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return self.threads or max(1, usable - 1)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
