@@ -15,11 +15,11 @@ from index.store import IndexStore
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder; its model loads on first use."""
-    return Embedder(settings.embedder, batch_size=settings.embed_batch_size)
+    return Embedder(settings.embedder, batch_size=settings.embed_batch_size, threads=settings.resolved_threads())
 
 
 def make_store(settings: Settings) -> IndexStore:
-    return IndexStore(settings.resolved_index_dir())
+    return IndexStore(settings.resolved_index_dir(), settings.approximate_above)
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
@@ -45,7 +45,7 @@ def load_llm(settings: Settings) -> LanguageModel:
     if settings.llm_backend == "openai":
         from bot.remote_llm import OpenAICompatibleModel
 
-        return OpenAICompatibleModel(settings.llm_url, settings.llm_api_model)
+        return OpenAICompatibleModel(settings.llm_url, settings.llm_api_model, settings.llm_api_key)
     raise ConfigError(f"unknown llm_backend {settings.llm_backend!r}: use 'llama-cpp' or 'openai'")
 
 

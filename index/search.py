@@ -82,8 +82,7 @@ class Retriever:
         ]
 
     def _dense(self, query: np.ndarray, n: int) -> list[int]:
-        _, rows = self.index.vectors.search(query.reshape(1, -1).astype(np.float32), n)
-        return [int(row) for row in rows[0] if row >= 0]
+        return self.index.nearest(query, n)
 
     def _keyword_scores(self, question: str) -> np.ndarray:
         import bm25s

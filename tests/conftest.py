@@ -39,8 +39,9 @@ def embedder():
 def llm():
     """The packaged SmolLM2-135M GGUF, loaded once."""
     from bot.llm import LlamaCppModel
+    from bot.settings import Settings
 
-    return LlamaCppModel(threads=os.cpu_count() or 2)
+    return LlamaCppModel(threads=Settings().resolved_threads())
 
 
 @pytest.fixture

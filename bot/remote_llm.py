@@ -1,0 +1,76 @@
+"""A language model behind an OpenAI-compatible HTTP server (llama.cpp's llama-server, vLLM).
+
+Several bot processes or shards can then share one GPU server instead of each loading a model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+
+from bot.errors import ModelError
+from bot.llm import Message
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+# Between two streamed pieces; a busy server may queue the request before the first one.
+READ_TIMEOUT_SECONDS = 120.0
+ERROR_BODY_CHARS = 200
+
+
+class OpenAICompatibleModel:
+    """Streams chat completions from `url` (e.g. http://127.0.0.1:8080/v1) over server-sent events."""
+
+    def __init__(self, url: str, model: str = "default", api_key: str = "") -> None:
+        self.name = model
+        self.url = url.rstrip("/") + "/chat/completions"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # One client per model keeps the connection alive between questions.
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
+        )
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str]:
+        """Text pieces of the assistant's reply as the server sends them."""
+        payload = {
+            "model": self.name,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
+        try:
+            with self._client.stream("POST", self.url, json=payload) as response:
+                if response.status_code != 200:
+                    body = " ".join(response.read().decode("utf-8", "replace").split())[:ERROR_BODY_CHARS]
+                    raise ModelError(f"model server {self.url} answered HTTP {response.status_code}: {body}")
+                for line in response.iter_lines():
+                    piece = self._piece(line)
+                    if piece is None:
+                        return
+                    if piece:
+                        yield piece
+        except httpx.ConnectError:
+            raise ModelError(f"cannot reach the model server at {self.url}: is it running?") from None
+        except httpx.TimeoutException:
+            raise ModelError(f"the model server at {self.url} did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise ModelError(f"talking to the model server at {self.url} failed: {exc}") from None
+
+    def _piece(self, line: str) -> str | None:
+        """The text in one event line: "" for none, None at the end of the stream."""
+        if not line.startswith("data:"):
+            return ""  # blank separators, comments and keep-alives
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            return None
+        try:
+            choice = json.loads(data)["choices"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ModelError(f"the model server at {self.url} sent an unreadable event: {data[:80]}") from None
+        return (choice.get("delta") or {}).get("content") or ""
+
+    def close(self) -> None:
+        self._client.close()

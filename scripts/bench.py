@@ -1,0 +1,289 @@
+"""Measure docbot's speed: index builds, warm retrieval and answers, cold commands, vector search.
+
+    python scripts/bench.py [--json] [--quick] [--skip-1m]
+
+Prints one table (or JSON). Every latency is a median (p50) or p95 over several runs, because
+the machine may be shared; run it twice when comparing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+BENCH = REPO.parent / "shared" / "bench"
+SEED = 1234
+DIMENSION = 384
+SYNTHETIC_CLUSTERS = 2000  # real sentence embeddings cluster by topic; uniform noise would not
+SYNTHETIC_SPREAD = 0.8  # per-dimension noise around a centre: same-topic vectors have cosine ~0.6
+SEARCH_QUERIES = 200
+RECALL_AT = 10
+SWEEP_PROMPT_CHARS = (400, 700, 1000, 1400)
+SWEEP_ANSWER_TOKENS = (48, 96)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def questions(count: int) -> list[str]:
+    lines = (BENCH / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    step = max(1, len(rows) // count)  # spread over all three documents
+    return [row["question"] for row in rows[::step][:count]]
+
+
+def bench_index(work: Path, runs: int) -> dict[str, float]:
+    """Full builds with a warm embedder, then re-index with nothing / one file changed."""
+    from bot.components import index_corpus, make_embedder
+    from bot.settings import Settings
+
+    corpus = work / "corpus"
+    shutil.copytree(BENCH / "corpus", corpus)
+    settings = Settings(corpus=corpus, index_dir=work / "index")
+    embedder = make_embedder(settings)
+    load_s = timed(lambda: embedder.embed(["warm up"]))
+    builds = [index_corpus(settings, embedder, rebuild=True) for _ in range(runs)]
+    full_s = statistics.median(report.seconds for report in builds)
+    chunks = builds[0].chunks
+    chars = sum(path.stat().st_size for path in corpus.glob("*.md"))
+
+    unchanged = []
+    for _ in range(runs):
+        cold = make_embedder(settings)  # a fresh embedder shows whether the model had to load
+        report = index_corpus(settings, cold)
+        unchanged.append((report.seconds, report.embedded, cold._model is not None))
+    changed = []
+    target = sorted(corpus.glob("*.md"))[0]
+    for run in range(runs):
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n\nA new closing paragraph, number {run}, about nothing in particular.\n")
+        report = index_corpus(settings, embedder)
+        changed.append((report.seconds, report.embedded))
+    return {
+        "embedder_load_s": load_s,
+        "chunks": chunks,
+        "full_build_s": full_s,
+        "build_chunks_per_s": chunks / full_s,
+        "build_chars_per_s": chars / full_s,
+        "reindex_unchanged_s": statistics.median(s for s, _, _ in unchanged),
+        "reindex_unchanged_embedded": max(n for _, n, _ in unchanged),
+        "reindex_unchanged_loaded_model": int(any(loaded for _, _, loaded in unchanged)),
+        "reindex_unchanged_pct_of_full": 100 * statistics.median(s for s, _, _ in unchanged) / full_s,
+        "reindex_one_file_s": statistics.median(s for s, _ in changed),
+        "reindex_one_file_embedded": statistics.median(n for _, n in changed),
+        "one_file_chunks": chunks_of(settings, target.name),
+    }
+
+
+def chunks_of(settings, doc: str) -> int:
+    from bot.components import make_store
+
+    return make_store(settings).read_manifest().files[doc].chunks
+
+
+def bench_warm(work: Path, n_retrieve: int, n_answer: int) -> dict[str, float]:
+    """Warm retrieval and answer latency over benchmark questions, models loaded once."""
+    from bot.components import build_engine, load_llm, make_embedder, open_retriever
+    from bot.settings import load_settings
+
+    settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
+    retriever = open_retriever(settings, make_embedder(settings))
+    asked = questions(max(n_retrieve, n_answer))
+    retriever.search(asked[0])  # loads the model and BM25
+    retrieve_ms = [1000 * timed(lambda q=q: retriever.search(q, settings.top_k)) for q in asked[:n_retrieve]]
+    engine = build_engine(settings, retriever, load_llm(settings))
+    engine.answer(asked[0])
+    first, total = [], []
+    for question in asked[:n_answer]:
+        started = time.perf_counter()
+        answer = engine.answer(question)
+        total.append(1000 * (time.perf_counter() - started))
+        first.append(answer.timings.get("first_token_ms", total[-1]))
+    return {
+        "retrieve_p50_ms": percentile(retrieve_ms, 50),
+        "retrieve_p95_ms": percentile(retrieve_ms, 95),
+        "first_token_p50_ms": percentile(first, 50),
+        "first_token_p95_ms": percentile(first, 95),
+        "answer_p50_ms": percentile(total, 50),
+        "answer_p95_ms": percentile(total, 95),
+        "prompt_chars": settings.prompt_chars,
+        "max_answer_tokens": settings.max_answer_tokens,
+    }
+
+
+def bench_sweep(work: Path, n_answer: int) -> dict[str, float]:
+    """Warm answer latency for several prompt budgets and answer lengths (one engine, reused)."""
+    import dataclasses
+
+    from bot.components import build_engine, load_llm, make_embedder, open_retriever
+    from bot.settings import load_settings
+
+    settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
+    engine = build_engine(settings, open_retriever(settings, make_embedder(settings)), load_llm(settings))
+    asked = questions(n_answer)
+    engine.answer(asked[0])
+    defaults = engine.options
+    results: dict[str, float] = {}
+    for prompt_chars in SWEEP_PROMPT_CHARS:
+        for max_tokens in SWEEP_ANSWER_TOKENS:
+            engine.options = dataclasses.replace(defaults, prompt_chars=prompt_chars, max_answer_tokens=max_tokens)
+            first, total = [], []
+            for question in asked:
+                started = time.perf_counter()
+                answer = engine.answer(question)
+                total.append(1000 * (time.perf_counter() - started))
+                first.append(answer.timings.get("first_token_ms", total[-1]))
+            label = f"sweep_{prompt_chars}chars_{max_tokens}tok"
+            results[f"{label}_first_token_p50_ms"] = percentile(first, 50)
+            results[f"{label}_answer_p50_ms"] = percentile(total, 50)
+    return results
+
+
+def run_cli(args: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and stdout of one `python -m bot ...` process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    stdout, stderr = process.communicate()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"`docbot {' '.join(args)}` failed: {stderr.strip()[-500:]}")
+    return wall, peak_rss_mb_of_children(), stdout
+
+
+def peak_rss_mb_of_children() -> float:
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far; the answering process is the largest.
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def bench_cold(work: Path, runs: int) -> dict[str, float]:
+    """Fresh processes: `--help`, `search` and `ask`, as a user starts them."""
+    where = ["--corpus", str(work / "corpus"), "--index-dir", str(work / "index")]
+    question = questions(1)[0]
+    help_s = [run_cli(["--help"])[0] for _ in range(runs)]
+    search_s = [run_cli(["search", question, *where])[0] for _ in range(runs)]
+    ask = [run_cli(["ask", question, "--json", *where]) for _ in range(runs)]
+    first = [json.loads(out)["timings"].get("first_token_ms", float("nan")) for _, _, out in ask]
+    return {
+        "cold_help_s": statistics.median(help_s),
+        "cold_search_s": statistics.median(search_s),
+        "cold_ask_s": statistics.median(wall for wall, _, _ in ask),
+        "cold_ask_first_token_ms_in_json": statistics.median(first),
+        "ask_peak_rss_mb": peak_rss_mb_of_children(),
+    }
+
+
+def synthetic_vectors(count: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors clustered around topic centres, like sentence embeddings of many documents."""
+    vectors = np.empty((count, DIMENSION), dtype=np.float32)
+    step = 100_000
+    for start in range(0, count, step):
+        n = min(step, count - start)
+        block = centres[rng.integers(0, len(centres), n)] + SYNTHETIC_SPREAD * rng.standard_normal(
+            (n, DIMENSION), dtype=np.float32
+        )
+        vectors[start : start + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return vectors
+
+
+def bench_search(count: int) -> dict[str, float]:
+    """The store's own index choice at `count` vectors: build time, latency, recall@10 vs exact."""
+    import faiss
+
+    from bot.settings import load_settings
+    from index.store import IndexStore, Manifest, StoredIndex
+
+    rng = np.random.default_rng(SEED)
+    centres = rng.standard_normal((SYNTHETIC_CLUSTERS, DIMENSION), dtype=np.float32)
+    vectors = synthetic_vectors(count, centres, rng)
+    queries = synthetic_vectors(SEARCH_QUERIES, centres, rng)  # new questions on the same topics
+    settings = load_settings(None)
+    store = IndexStore(Path(tempfile.gettempdir()), settings.approximate_above)
+    started = time.perf_counter()
+    index = store.build_vectors(vectors)
+    build_s = time.perf_counter() - started
+    exact = faiss.IndexFlatIP(DIMENSION)
+    exact.add(vectors)
+    _, truth = exact.search(queries, RECALL_AT)
+    stored = StoredIndex(Manifest("synthetic", DIMENSION, {}), [], vectors, index, Path())
+    latencies, hits = [], 0
+    for row, query in enumerate(queries):
+        started = time.perf_counter()
+        found = stored.nearest(query, RECALL_AT)  # the retriever's own call
+        latencies.append(1000 * (time.perf_counter() - started))
+        hits += len(set(found) & set(truth[row].tolist()))
+    return {
+        "index": type(index).__name__,
+        "build_s": build_s,
+        "search_p50_ms": percentile(latencies, 50),
+        "search_p95_ms": percentile(latencies, 95),
+        "recall_at_10": hits / (RECALL_AT * len(queries)),
+    }
+
+
+def print_table(results: dict[str, object]) -> None:
+    width = max(len(key) for key in results)
+    for key, value in results.items():
+        shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown:>14}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and questions")
+    parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-vector search (takes minutes)")
+    parser.add_argument("--sweep", action="store_true", help="also time answers over prompt_chars x max_answer_tokens")
+    parser.add_argument("--only", choices=["index", "warm", "cold", "search"], action="append", help="run only parts")
+    args = parser.parse_args()
+    parts = args.only or ["index", "warm", "cold", "search"]
+    runs = 2 if args.quick else 3
+    results: dict[str, object] = {"cpu_count": os.cpu_count() or 0, "load_avg_1m_at_start": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory(prefix="docbot-bench-") as folder:
+        work = Path(folder)
+        if args.sweep or {"index", "warm", "cold"} & set(parts):
+            results.update(bench_index(work, runs))
+        if "warm" in parts:
+            results.update(bench_warm(work, 20 if args.quick else 50, 8 if args.quick else 20))
+        if "cold" in parts:
+            results.update(bench_cold(work, runs))
+        if args.sweep:
+            results.update(bench_sweep(work, 8 if args.quick else 16))
+    if "search" in parts:
+        for count in (100_000,) if args.skip_1m else (100_000, 1_000_000):
+            label = f"{count // 1000}k" if count < 1_000_000 else f"{count // 1_000_000}M"
+            results.update({f"search_{label}_{key}": value for key, value in bench_search(count).items()})
+    results["load_avg_1m_at_end"] = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print_table(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Commands load only the models they use: `--help` none, `search` no language model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.components import index_corpus
+from bot.settings import Settings
+from tests.conftest import REPO
+
+HEAVY = ("llama_cpp", "torch", "sentence_transformers", "faiss")
+# Runs the real CLI, then reports which heavy modules ended up imported.
+PROBE = f"""
+import runpy, sys
+sys.argv = ["docbot", *sys.argv[1:]]
+try:
+    runpy.run_module("bot", run_name="__main__")
+finally:
+    print("LOADED:" + ",".join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def loaded_modules(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True, text=True, timeout=180)
+    line = next(line for line in result.stderr.splitlines() if line.startswith("LOADED:"))
+    return {name for name in line.removeprefix("LOADED:").split(",") if name}, result
+
+
+def test_help_loads_no_model() -> None:
+    loaded, result = loaded_modules("--help")
+
+    assert "search" in result.stdout
+    assert loaded == set()
+
+
+def test_search_never_loads_the_language_model(tiny_corpus: Path, tmp_path: Path, embedder) -> None:
+    settings = Settings(corpus=tiny_corpus, index_dir=tmp_path / "index")
+    index_corpus(settings, embedder)
+
+    loaded, result = loaded_modules("search", "tallest volcano", "--index-dir", str(settings.index_dir))
+
+    assert "space.md" in result.stdout
+    assert "sentence_transformers" in loaded  # the question is embedded...
+    assert "llama_cpp" not in loaded  # ...but nothing is generated
