@@ -35,12 +35,14 @@ def build_test_engine(settings: Settings, embedder, llm, index: bool = True) -> 
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, engine: Engine, heartbeat_ms: int = 500) -> AsyncIterator[FakeDiscord]:
+async def running_bot(
+    settings: Settings, engine: Engine, heartbeat_ms: int = 500, token: str = TOKEN
+) -> AsyncIterator[FakeDiscord]:
     """Start the fake server and the bot; yield the server once the bot is connected with its commands."""
-    server = FakeDiscord(heartbeat_ms=heartbeat_ms)
+    server = FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
     await server.start()
     client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
-    task = asyncio.create_task(client.serve(TOKEN))
+    task = asyncio.create_task(client.serve(token))
     try:
         await asyncio.wait_for(client.wait_until_ready(), 30)
         yield server
