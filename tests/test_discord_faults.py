@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import signal
 import time
@@ -19,7 +18,7 @@ from bot.discord_render import ERROR_TEXT, HELP_TEXT
 from bot.engine import Engine
 from bot.llm import LanguageModel, Message
 from bot.settings import Settings
-from tests.bot_harness import bot_settings, build_test_engine, running_bot
+from tests.bot_harness import as_text, bot_settings, build_test_engine, finished_replies, running_bot, sent_bodies
 from tests.conftest import TINY_DOCS
 from tests.fake_discord import CHANNEL_ID, SESSION_ID, FakeDiscord
 from tests.test_discord_cli import start_docbot
@@ -66,19 +65,6 @@ class FailingModel:
                 yield piece
 
 
-def final(server, message_id):
-    """The bot's replies to a message once the last one is finished (sources footer, an error or a hint)."""
-    replies = server.replies_to(message_id)
-    done = replies and not replies[-1].content.endswith("▌") and "Searching" not in replies[-1].content
-    return replies if done and "in line" not in replies[-1].content else None
-
-
-def everything_sent(server) -> list[str]:
-    """Each message body the bot sent (creates and edits), as JSON text."""
-    bodies = [p.payload for p in server.posted.values()] + [e for p in server.posted.values() for e in p.edits]
-    return [json.dumps(body, ensure_ascii=False) for body in bodies]
-
-
 @pytest.fixture
 def tiny(tmp_path, write_corpus, embedder, llm):
     corpus = write_corpus({**TINY_DOCS, "lighthouse.md": STEPS})
@@ -89,7 +75,7 @@ def tiny(tmp_path, write_corpus, embedder, llm):
 @pytest.mark.parametrize("close_code", [4000, None], ids=["closed-4000", "connection-cut"])
 def test_a_gateway_drop_mid_answer_is_resumed_and_every_answer_arrives(tiny, close_code):
     settings, engine = tiny
-    engine.options = dataclasses.replace(engine.options, max_answer_tokens=120)  # a long answer, still streaming
+    engine.options = dataclasses.replace(engine.options, max_answer_tokens=64)  # a long answer, still streaming
 
     async def scenario():
         async with running_bot(settings, engine) as server:
@@ -100,8 +86,8 @@ def test_a_gateway_drop_mid_answer_is_resumed_and_every_answer_arrives(tiny, clo
             await server.drop_gateway(close_code)
             # Sent while the bot is away: Discord replays it on RESUME.
             during = await server.user_says("<@900> What does the snowy owl hunt?", user_id=2)
-            first = await server.wait_until(lambda: final(server, asked), timeout=90)
-            second = await server.wait_until(lambda: final(server, during), timeout=90)
+            first = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            second = await server.wait_until(lambda: finished_replies(server, during), timeout=90)
             return server, dropped, first, second
 
     server, dropped, first, second = asyncio.run(scenario())
@@ -123,8 +109,8 @@ def test_when_the_session_cannot_be_resumed_the_bot_identifies_again_and_keeps_a
             await server.drop_gateway(4000)
             await server.wait_until(lambda: server.identifies == 2, timeout=30)
             after = await server.user_says("<@900> What is the tallest volcano in the solar system?", user_id=2)
-            first = await server.wait_until(lambda: final(server, asked), timeout=90)
-            second = await server.wait_until(lambda: final(server, after), timeout=90)
+            first = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            second = await server.wait_until(lambda: finished_replies(server, after), timeout=90)
             return server, first, second
 
     server, first, second = asyncio.run(scenario())
@@ -141,7 +127,7 @@ def test_http_429_is_honoured_and_the_answer_still_arrives(tiny):
         async with running_bot(settings, engine) as server:
             server.rate_limit(3, retry_after)
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
-            return server, await server.wait_until(lambda: final(server, asked), timeout=90)
+            return server, await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
 
     server, replies = asyncio.run(scenario())
     # All three 429s hit the reply itself: each retry waited, then the fourth try created it.
@@ -162,13 +148,13 @@ def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_
     async def scenario():
         async with running_bot(settings, engine) as server:
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
-            broken = await server.wait_until(lambda: final(server, asked), timeout=90)
+            broken = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
             again = await server.user_says("<@900> What does the snowy owl hunt?", user_id=2)
-            return server, broken, await server.wait_until(lambda: final(server, again), timeout=90)
+            return server, broken, await server.wait_until(lambda: finished_replies(server, again), timeout=90)
 
     server, broken, fixed = asyncio.run(scenario())
     assert broken[-1].content == ERROR_TEXT
-    sent = "\n".join(everything_sent(server))
+    sent = as_text(sent_bodies(server))
     assert "Traceback" not in sent and FAULT not in sent and "RuntimeError" not in sent
     logged = [r for r in caplog.records if r.exc_info and FAULT in str(r.exc_info[1])]
     assert logged and "What does the snowy owl hunt?" in logged[0].getMessage()
@@ -186,14 +172,14 @@ def test_the_token_is_in_no_log_line_and_no_message_even_at_debug_level(tiny, ca
             await server.wait_until(lambda: server.replies_to(asked))
             await server.drop_gateway(4000)
             await server.wait_until(lambda: server.resumes)
-            return server, await server.wait_until(lambda: final(server, asked), timeout=90)
+            return server, await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
 
     server, replies = asyncio.run(scenario())
     assert "lemmings" in replies[-1].content
     logged = caplog.text
     assert "has sent the IDENTIFY payload" in logged and "RESUME" in logged and "rate limited" in logged
     assert SECRET_TOKEN not in logged
-    assert not any(SECRET_TOKEN in body for body in everything_sent(server))
+    assert SECRET_TOKEN not in as_text(sent_bodies(server))
 
 
 def test_docbot_discord_never_prints_the_token_through_a_resume_and_a_429(tmp_path, write_corpus, embedder):
@@ -216,7 +202,7 @@ def test_docbot_discord_never_prints_the_token_through_a_resume_and_a_429(tmp_pa
             server.rate_limit(1, 0.2)
             await server.drop_gateway(4000)
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
-            replies = await server.wait_until(lambda: final(server, asked), timeout=120)
+            replies = await server.wait_until(lambda: finished_replies(server, asked), timeout=120)
             process.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(process.communicate(), 30)
             return server, replies, out.decode() + err.decode()
@@ -229,7 +215,7 @@ def test_docbot_discord_never_prints_the_token_through_a_resume_and_a_429(tmp_pa
     assert "lemmings" in replies[-1].content
     assert "successfully RESUMED" in output and "rate limited" in output  # the paths were really taken
     assert SECRET_TOKEN not in output
-    assert not any(SECRET_TOKEN in body for body in everything_sent(server))
+    assert SECRET_TOKEN not in as_text(sent_bodies(server))
 
 
 def test_a_question_of_only_invisible_characters_gets_the_discord_help_not_the_command_line_hint(tiny):
