@@ -122,21 +122,31 @@ def test_when_the_session_cannot_be_resumed_the_bot_identifies_again_and_keeps_a
 def test_http_429_is_honoured_and_the_answer_still_arrives(tiny):
     settings, engine = tiny
     retry_after = 0.5
+    create = f"POST /api/v10/channels/{CHANNEL_ID}/messages"
 
     async def scenario():
         async with running_bot(settings, engine) as server:
             server.rate_limit(3, retry_after)
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
-            return server, await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            first = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            # Then while an answer streams: its edits are refused.
+            again = await server.user_says("<@900> What is the tallest volcano in the solar system?", user_id=2)
+            await server.wait_until(lambda: server.replies_to(again))
+            server.rate_limit(2, retry_after)
+            second = await server.wait_until(lambda: finished_replies(server, again), timeout=90)
+            return server, first, second
 
-    server, replies = asyncio.run(scenario())
-    # All three 429s hit the reply itself: each retry waited, then the fourth try created it.
-    assert [route for route, _ in server.rate_limited] == [f"POST /api/v10/channels/{CHANNEL_ID}/messages"] * 3
-    assert server.early_requests == []  # no retry came before its Retry-After
-    times = [when for _, when in server.rate_limited]
+    server, first, second = asyncio.run(scenario())
+    routes = [route for route, _ in server.rate_limited]
+    # The first three 429s hit the reply itself: each retry waited, then the fourth try created it.
+    assert routes[:3] == [create] * 3
+    times = [when for _, when in server.rate_limited[:3]]
     assert all(b - a >= retry_after * 0.95 for a, b in zip(times, times[1:], strict=False))
-    assert replies[0].created_at - times[0] >= 3 * retry_after * 0.95
-    assert "lemmings" in replies[-1].content and "owls.txt" in replies[-1].content
+    assert first[0].created_at - times[0] >= 3 * retry_after * 0.95
+    assert routes[3:] == [f"PATCH /api/v10/channels/{CHANNEL_ID}/messages/{second[0].id}"] * 2
+    assert server.early_requests == []  # no retry came before its Retry-After
+    assert "lemmings" in first[-1].content and "owls.txt" in first[-1].content
+    assert "Olympus" in second[-1].content and "space.md" in second[-1].content
 
 
 def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_answered(tiny, llm, caplog):
