@@ -23,8 +23,8 @@ from discord.http import Route
 from bot.answer_queue import AnswerQueue, QueueFullError
 from bot.discord_render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, render_answer, render_cooldown, render_position
 from bot.discord_stream import NO_PINGS, Send, StreamingReply
-from bot.engine import Answer, Engine
-from bot.errors import DocbotError
+from bot.engine import Answer, Engine, clean_question
+from bot.errors import DocbotError, EmptyQuestionError
 from bot.prompt import Exchange
 from bot.settings import Settings
 from index.builder import BuildReport
@@ -67,7 +67,7 @@ class DocbotClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
         self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
-        self._asked_at: dict[int, float] = {}  # user id -> when their last question was taken
+        self._asked_at: OrderedDict[int, float] = OrderedDict()  # user id -> when their last question was taken
         from bot.discord_commands import add_commands
 
         add_commands(self)
@@ -133,9 +133,14 @@ class DocbotClient(discord.Client):
     def cooldown_left(self, user_id: int) -> float:
         """Seconds until this user may ask again; 0 takes the question and starts their cooldown."""
         now = time.monotonic()
-        left = self._asked_at.get(user_id, -1e9) + self.settings.discord_cooldown_seconds - now
+        cooldown = self.settings.discord_cooldown_seconds
+        left = self._asked_at.get(user_id, -1e9) + cooldown - now
         if left > 0:
             return left
+        # Oldest first: users whose cooldown is over are forgotten, so this holds only recent askers.
+        self._asked_at.pop(user_id, None)
+        while self._asked_at and next(iter(self._asked_at.values())) + cooldown <= now:
+            self._asked_at.popitem(last=False)
         self._asked_at[user_id] = now
         return 0.0
 
@@ -148,7 +153,7 @@ class DocbotClient(discord.Client):
         mentioned = any(user.id == self.user.id for user in message.mentions)
         if message.guild is not None and not mentioned and parent is None:
             return
-        question = re.sub(rf"<@!?{self.user.id}>", " ", message.content).strip()
+        question = question_in(re.sub(rf"<@!?{self.user.id}>", " ", message.content))
         if not question:
             await message.reply(HELP_TEXT, mention_author=False, allowed_mentions=NO_PINGS)
             return
@@ -250,6 +255,14 @@ class DocbotClient(discord.Client):
     @staticmethod
     def _plain_reply(message: discord.Message) -> Send:
         return lambda text: message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+
+
+def question_in(text: str) -> str:
+    """The question in a message or /ask option as the engine reads it; "" if nothing is asked."""
+    try:
+        return clean_question(text)
+    except EmptyQuestionError:
+        return ""  # the caller shows the Discord help, not the engine's command-line hint
 
 
 def run_discord(settings: Settings) -> None:

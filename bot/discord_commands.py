@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.answer_queue import QueueFullError
+from bot.discord_bot import question_in
 from bot.discord_render import (
     BUSY_TEXT,
     ERROR_TEXT,
@@ -38,6 +39,10 @@ def add_commands(client: DocbotClient) -> None:
     async def ask(interaction: discord.Interaction, question: str) -> None:
         if not client.answers_in(interaction.channel, interaction.guild_id):
             await _tell(interaction, NOT_HERE_TEXT)
+            return
+        question = question_in(question)
+        if not question:
+            await _tell(interaction, HELP_TEXT)
             return
         left = client.cooldown_left(interaction.user.id)
         if left:

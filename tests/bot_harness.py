@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from bot.components import engine_options, index_corpus, open_retriever
 from bot.discord_bot import DocbotClient
 from bot.engine import Engine
 from bot.settings import Settings
-from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
+from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
 
 
 def bot_settings(corpus: Path, index_dir: Path, **changes: object) -> Settings:
@@ -35,12 +36,14 @@ def build_test_engine(settings: Settings, embedder, llm, index: bool = True) -> 
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, engine: Engine, heartbeat_ms: int = 500) -> AsyncIterator[FakeDiscord]:
+async def running_bot(
+    settings: Settings, engine: Engine, heartbeat_ms: int = 500, token: str = TOKEN
+) -> AsyncIterator[FakeDiscord]:
     """Start the fake server and the bot; yield the server once the bot is connected with its commands."""
-    server = FakeDiscord(heartbeat_ms=heartbeat_ms)
+    server = FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
     await server.start()
     client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
-    task = asyncio.create_task(client.serve(TOKEN))
+    task = asyncio.create_task(client.serve(token))
     try:
         await asyncio.wait_for(client.wait_until_ready(), 30)
         yield server
@@ -48,3 +51,23 @@ async def running_bot(settings: Settings, engine: Engine, heartbeat_ms: int = 50
         await client.close()
         await asyncio.wait_for(task, 30)
         await server.stop()
+
+
+def finished_replies(server: FakeDiscord, message_id: int) -> list[Posted] | None:
+    """The bot's replies to a message once the last one is final (an answer, an error, a hint, busy)."""
+    replies = server.replies_to(message_id)
+    if not replies:
+        return None
+    last = replies[-1].content
+    streaming = last.endswith("▌") or "Searching" in last or "in line" in last
+    return None if streaming else replies
+
+
+def sent_bodies(server: FakeDiscord, posted: list[Posted] | None = None) -> list[dict]:
+    """Each JSON body the bot sent to create or edit these messages (all by default)."""
+    posted = list(server.posted.values()) if posted is None else posted
+    return [p.payload for p in posted] + [edit for p in posted for edit in p.edits]
+
+
+def as_text(bodies: list[dict]) -> str:
+    return "\n".join(json.dumps(body, ensure_ascii=False) for body in bodies)

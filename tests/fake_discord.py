@@ -1,7 +1,9 @@
 """A small Discord-compatible server on 127.0.0.1: the REST routes and gateway protocol docbot uses.
 
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
-tests can assert on what a user would see. JSON is served as exactly `application/json`, and
+tests can assert on what a user would see. Fault switches: `drop_gateway` (close or cut the websocket;
+the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off) and `rate_limit` (answer the next
+message creates/edits with HTTP 429). JSON is served as exactly `application/json`, and
 gateway frames are sent as uncompressed text (discord.py asks for zlib-stream but reads text frames).
 """
 
@@ -22,6 +24,7 @@ BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901
 MANAGE_GUILD = 1 << 5
 MESSAGE_CONTENT_INTENT = 1 << 15
 TIMESTAMP = "2026-01-01T00:00:00+00:00"
+SESSION_ID = "fake-session"
 
 
 def user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
@@ -56,9 +59,20 @@ class Posted:
 class FakeDiscord:
     """Run with `await server.start()`; point the bot at `server.api_base`."""
 
-    def __init__(self, heartbeat_ms: int = 500, message_content_allowed: bool = True) -> None:
+    def __init__(self, heartbeat_ms: int = 500, message_content_allowed: bool = True, token: str = TOKEN) -> None:
         self.heartbeat_ms = heartbeat_ms
         self.message_content_allowed = message_content_allowed  # False: as if not enabled in the portal
+        self.token = token  # the bot token this server accepts
+        self.resume_allowed = True  # False: a RESUME gets INVALID_SESSION, as after a long outage
+        self.identifies = 0  # IDENTIFY payloads accepted
+        self.resumes: list[dict[str, Any]] = []  # {"seq", "session_id"} of each RESUME received
+        self.rate_limited: list[tuple[str, float]] = []  # (method path, when) of each 429 sent
+        self.early_requests: list[str] = []  # requests that came before the Retry-After of their 429
+        self._limits_left = 0
+        self._retry_after = 0.0
+        self._limited_until: dict[str, float] = {}  # method path -> when its 429 allows a retry
+        self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
+        self._transport: Any = None  # the gateway connection's transport, to cut it
         self.posted: dict[int, Posted] = {}
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
@@ -78,7 +92,7 @@ class FakeDiscord:
         return f"http://127.0.0.1:{self.port}/api/v10"
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._auth, self._rate_limits])
         api = "/api/v10"
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get(f"{api}/users/@me", lambda r: _json(BOT_USER))
@@ -185,9 +199,28 @@ class FakeDiscord:
         return [p for p in self.posted.values() if p.webhook_token == token]
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event; while the bot is disconnected it waits for a RESUME to replay it."""
         await self.identified.wait()
-        assert self._socket is not None
-        await self._socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+        frame = json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
+        self._events.append(frame)
+        if self._socket is not None:
+            await self._socket.send_str(frame)
+
+    # ---- faults
+
+    async def drop_gateway(self, code: int | None = 4000) -> None:
+        """Close the gateway websocket with `code`, or cut the connection without a close frame (None)."""
+        socket, self._socket = self._socket, None
+        if socket is None:
+            return
+        if code is None:
+            self._transport.abort()
+        else:
+            await socket.close(code=code, message=b"fault injected by the test")
+
+    def rate_limit(self, count: int, retry_after: float) -> None:
+        """Answer the next `count` message creates/edits with 429 Too Many Requests."""
+        self._limits_left, self._retry_after = count, retry_after
 
     # ---- REST
 
@@ -196,9 +229,27 @@ class FakeDiscord:
         # Webhook and interaction routes authenticate by their token in the path, as on Discord.
         by_path = "/webhooks/" in request.path or "/interactions/" in request.path
         if request.path.startswith("/api/") and not by_path:
-            if request.headers.get("Authorization") != f"Bot {TOKEN}":
+            if request.headers.get("Authorization") != f"Bot {self.token}":
                 return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         return await handler(request)
+
+    @web.middleware
+    async def _rate_limits(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        key = f"{request.method} {request.path}"
+        now = time.monotonic()
+        if now < self._limited_until.get(key, 0):
+            self.early_requests.append(key)
+        writes_message = request.method in ("POST", "PATCH") and ("/messages" in key or "/webhooks/" in key)
+        if self._limits_left <= 0 or not writes_message or key.endswith("/threads"):
+            return await handler(request)
+        self._limits_left -= 1
+        self._limited_until[key] = now + self._retry_after
+        await self._record(lambda: self.rate_limited.append((key, now)))
+        body = {"message": "You are being rate limited.", "retry_after": self._retry_after, "global": False}
+        response = _json(body, status=429)
+        # discord.py retries a 429 only if it came through Discord's proxy (Via); else it is a Cloudflare ban.
+        response.headers.update({"Retry-After": str(self._retry_after), "Via": "1.1 google"})
+        return response
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
@@ -275,6 +326,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
+        self._transport = request.transport
         await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_ms}}))
         async for frame in socket:
             if frame.type != WSMsgType.TEXT:
@@ -283,23 +335,48 @@ class FakeDiscord:
             if message["op"] == 1:  # heartbeat
                 await self._record(lambda: self.heartbeats.append(time.monotonic()))
                 await socket.send_str(json.dumps({"op": 11}))
+            elif message["op"] == 6:  # resume
+                if not await self._resume(socket, message["d"]):
+                    break
             elif message["op"] == 2:  # identify
-                if message["d"]["token"] != TOKEN:
+                if message["d"]["token"] != self.token:
                     await socket.close(code=4004, message=b"Authentication failed.")
                     break
                 if message["d"].get("intents", 0) & MESSAGE_CONTENT_INTENT and not self.message_content_allowed:
                     await socket.close(code=4014, message=b"Disallowed intent(s).")
                     break
+                await self._record(lambda: setattr(self, "identifies", self.identifies + 1))
                 self._socket = socket
                 await self._ready(socket)
         return socket
+
+    async def _resume(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> bool:
+        """Replay the events the bot missed, then RESUMED; or INVALID_SESSION. False: the socket was closed."""
+        if data["token"] != self.token:
+            await socket.close(code=4004, message=b"Authentication failed.")
+            return False
+        await self._record(lambda: self.resumes.append({"seq": data["seq"], "session_id": data["session_id"]}))
+        if not self.resume_allowed or data["session_id"] != SESSION_ID:
+            await socket.send_str(json.dumps({"op": 9, "d": False}))
+            return True
+        seen = data["seq"] or 0
+        # Events dispatched during the replay are replayed too; after it, new ones go straight to this socket.
+        replayed = 0
+        while replayed < len(self._events):
+            frame = self._events[replayed]
+            replayed += 1
+            if json.loads(frame)["s"] > seen:
+                await socket.send_str(frame)
+        self._socket = socket
+        await socket.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}}))
+        return True
 
     async def _ready(self, socket: web.WebSocketResponse) -> None:
         ready = {
             "v": 10,
             "user": BOT_USER,
             "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-            "session_id": "fake-session",
+            "session_id": SESSION_ID,
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
             "application": {"id": str(APP_ID), "flags": 0},
         }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import pytest
 
 from bot.discord_render import BUSY_TEXT
-from tests.bot_harness import bot_settings, build_test_engine, running_bot
+from tests.bot_harness import bot_settings, build_test_engine, finished_replies, running_bot
 from tests.conftest import TINY_DOCS
 
 pytestmark = pytest.mark.slow
@@ -19,6 +20,8 @@ QUESTIONS = [
     "What is the tallest volcano in the solar system?",
 ]
 HEARTBEAT_MS = 500
+LOAD_QUESTIONS, LOAD_USERS, LOAD_QUEUE_SIZE = 50, 20, 6
+RSS_MARGIN_MB = 15  # a second identical wave may not grow the process by more than this
 
 
 def is_final(content: str) -> bool:
@@ -81,3 +84,47 @@ def test_a_full_queue_answers_busy_try_again(tiny):
     finals = [r[-1].content for r in asyncio.run(scenario())]
     assert finals.count(BUSY_TEXT) == 2  # one answering, one waiting, two turned away
     assert sum("lemmings" in text for text in finals) == 2
+
+
+def rss_mb() -> float:
+    """This process's resident memory, from /proc (the bot runs in this process)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_fifty_questions_from_twenty_users_are_each_answered_or_told_busy_and_memory_stays_flat(
+    tmp_path, write_corpus, embedder, llm
+):
+    corpus = write_corpus(TINY_DOCS)
+    settings = bot_settings(corpus, tmp_path / "index", max_answer_tokens=8, prompt_chars=300, top_k=2)
+    settings = settings.replace(discord_queue_size=LOAD_QUEUE_SIZE, discord_cooldown_seconds=0)
+    engine = build_test_engine(settings, embedder, llm)
+
+    async def wave(server) -> tuple[list[list], float]:
+        users = [2000 + n % LOAD_USERS for n in range(LOAD_QUESTIONS)]
+        asked = await asyncio.gather(
+            *(server.user_says(f"<@900> {QUESTIONS[n % 3]}", user_id=user) for n, user in enumerate(users))
+        )
+        await server.wait_until(lambda: all(finished_replies(server, m) for m in asked), timeout=120)
+        await asyncio.sleep(0.5)  # anything sent late (a second reply, a stray edit) would show now
+        gc.collect()
+        return [server.replies_to(m) for m in asked], rss_mb()
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            first, rss_first = await wave(server)
+            second, rss_second = await wave(server)
+            return server, first + second, rss_first, rss_second
+
+    server, replies, rss_first, rss_second = asyncio.run(scenario())
+    assert all(len(r) == 1 for r in replies)  # exactly one reply per question: none lost, none doubled
+    assert len(server.posted) == 2 * LOAD_QUESTIONS
+    finals = [r[0].content for r in replies]
+    answers = [text for text in finals if "-# " in text]
+    busy = finals.count(BUSY_TEXT)
+    print(f"\n{len(answers)} answered, {busy} busy; RSS {rss_first:.1f} MB after wave 1, {rss_second:.1f} MB after 2")
+    assert len(answers) + busy == 2 * LOAD_QUESTIONS
+    assert len(answers) >= 2 * (LOAD_QUEUE_SIZE + 1)  # one answering and a full queue, in each wave
+    assert busy > 0  # the burst was larger than the queue: some users were told to come back
+    assert rss_second - rss_first < RSS_MARGIN_MB
