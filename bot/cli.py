@@ -187,6 +187,41 @@ def chat(
     run_chat(build_engine(settings), terminal)
 
 
+@app.command(name="eval")
+def evaluate(
+    questions: Annotated[
+        Path, typer.Argument(help="JSON lines with 'question', 'answers' (gold strings) and 'answerable'.")
+    ],
+    corpus: CorpusOpt = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N questions.", show_default=False)
+    ] = None,
+    json_output: JsonOpt = False,
+    index_dir: IndexDirOpt = None,
+    embedder: EmbedderOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Measure retrieval, answers and refusals on a QA benchmark (indexes the corpus if needed)."""
+    from bot import terminal
+    from bot.components import build_engine, index_corpus, make_embedder, open_retriever
+    from bot.evaluation import load_questions, run_eval, summarize
+
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
+    bench = load_questions(questions, limit)
+    embedder_model = make_embedder(settings)
+    progress, events = terminal.build_progress()
+    with progress:
+        index_corpus(settings, embedder_model, events=events)
+    engine = build_engine(settings, open_retriever(settings, embedder_model))
+    with terminal.question_progress(len(bench)) as on_done:
+        report = summarize(run_eval(engine, bench, on_done))
+    if json_output:
+        terminal.print_json(report.to_json())
+    else:
+        terminal.print_table(f"docbot eval: {questions}", report.rows())
+
+
 @app.command()
 def discord(
     corpus: CorpusOpt = None,

@@ -88,3 +88,25 @@ def build_progress() -> tuple[Progress, BuildEvents]:
 
 def _snippet(text: str) -> str:
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+@contextmanager
+def question_progress(total: int) -> Iterator[Callable[[object], None]]:
+    """A progress bar over benchmark questions; call the yielded function once per question."""
+    progress = Progress(
+        TextColumn("asking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
+    )
+    task = progress.add_task("ask", total=total)
+    with progress:
+        yield lambda _done: progress.advance(task)
+
+
+def print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)

@@ -1,0 +1,155 @@
+"""`docbot eval`: how often the engine finds, answers and rightly refuses, on a QA benchmark.
+
+Questions come as JSON lines: `question`, `answers` (gold strings) and `answerable`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bot.engine import Answer, Engine
+from bot.errors import DocbotError
+
+CONTEXT_CHARS = 2000  # context hit: gold answer within this much of the sources, in rank order
+ANSWER_CHARS = 400  # answer accuracy: gold answer within an answer of at most this length
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+class QuestionsFileError(DocbotError):
+    """The questions file is missing or not the expected JSON lines."""
+
+
+@dataclass(frozen=True)
+class BenchQuestion:
+    question: str
+    answers: tuple[str, ...]
+    answerable: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the engine did on one question."""
+
+    question: BenchQuestion
+    answered: bool
+    context_hit: bool
+    correct: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    questions: int
+    answerable: int
+    unanswerable: int
+    context_hit: float  # over answerable questions
+    answer_accuracy: float  # over answerable questions
+    refusal_rate: float  # over unanswerable questions: said "not in the documents"
+    false_refusal_rate: float  # over answerable questions
+    latency_p50_ms: float
+    latency_p90_ms: float
+
+    def to_json(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(metric, value) pairs for a table."""
+        return [
+            ("questions (answerable / unanswerable)", f"{self.questions} ({self.answerable} / {self.unanswerable})"),
+            ("context hit", f"{self.context_hit:.3f}"),
+            ("answer accuracy", f"{self.answer_accuracy:.3f}"),
+            ("refusal on unanswerable", f"{self.refusal_rate:.3f}"),
+            ("false refusal on answerable", f"{self.false_refusal_rate:.3f}"),
+            ("latency p50 / p90", f"{self.latency_p50_ms:.0f} / {self.latency_p90_ms:.0f} ms"),
+        ]
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[BenchQuestion]:
+    """Read a questions file; a bad line is a one-line error naming its number."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionsFileError(f"cannot read questions file {path}: {exc}") from None
+    questions: list[BenchQuestion] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            answers = tuple(str(a) for a in record.get("answers") or ())
+            answerable = bool(record.get("answerable", bool(answers)))
+            questions.append(BenchQuestion(str(record["question"]), answers, answerable))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise QuestionsFileError(
+                f"{path}, line {number}: expected a JSON object with 'question', 'answers' and 'answerable'"
+            ) from None
+        if limit is not None and len(questions) >= limit:
+            break
+    if not questions:
+        raise QuestionsFileError(f"{path} holds no questions")
+    return questions
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    """Whether any gold answer occurs in `text`, ignoring case, punctuation and spacing."""
+    haystack = f" {_normalize(text)} "
+    return any(_normalize(a) and f" {_normalize(a)} " in haystack for a in answers)
+
+
+def judge(question: BenchQuestion, answer: Answer, seconds: float) -> Outcome:
+    """Score one answer against its gold answers."""
+    context = "\n".join(p.text for p in answer.sources)[:CONTEXT_CHARS]
+    answered_text = answer.text[:ANSWER_CHARS] if answer.answered else ""
+    return Outcome(
+        question=question,
+        answered=answer.answered,
+        context_hit=contains_answer(context, question.answers),
+        correct=contains_answer(answered_text, question.answers),
+        seconds=seconds,
+    )
+
+
+def run_eval(
+    engine: Engine, questions: Sequence[BenchQuestion], on_done: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
+    """Ask every question through `engine`, exactly as `docbot ask` does."""
+    outcomes = []
+    for question in questions:
+        started = time.perf_counter()
+        answer = engine.answer(question.question)
+        outcome = judge(question, answer, time.perf_counter() - started)
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return outcomes
+
+
+def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
+    answerable = [o for o in outcomes if o.question.answerable]
+    unanswerable = [o for o in outcomes if not o.question.answerable]
+    latencies = sorted(o.seconds * 1000 for o in outcomes) or [0.0]
+    return EvalReport(
+        questions=len(outcomes),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        context_hit=_share(answerable, lambda o: o.context_hit),
+        answer_accuracy=_share(answerable, lambda o: o.correct),
+        refusal_rate=_share(unanswerable, lambda o: not o.answered),
+        false_refusal_rate=_share(answerable, lambda o: not o.answered),
+        latency_p50_ms=statistics.median(latencies),
+        latency_p90_ms=latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))],
+    )
+
+
+def _share(outcomes: Sequence[Outcome], test: Callable[[Outcome], bool]) -> float:
+    return sum(map(test, outcomes)) / len(outcomes) if outcomes else 0.0
+
+
+def _normalize(text: str) -> str:
+    return _NON_WORD.sub(" ", text.lower()).strip()
