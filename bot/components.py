@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.engine import Engine, EngineOptions
 from bot.errors import ConfigError
 from bot.llm import LanguageModel, LlamaCppModel
+from bot.refusal import RefusalPolicy
 from bot.settings import Settings
 from index.builder import BuildEvents, BuildReport, build_index
 from index.chunking import ChunkingParams
@@ -53,7 +54,10 @@ def engine_options(settings: Settings) -> EngineOptions:
     return EngineOptions(
         top_k=settings.top_k,
         prompt_chars=settings.prompt_chars,
+        answer_sentences=settings.answer_sentences,
         max_answer_tokens=settings.max_answer_tokens,
+        max_answer_chars=settings.max_answer_chars,
+        max_answer_lines=settings.max_answer_lines,
         temperature=settings.temperature,
     )
 
@@ -61,4 +65,7 @@ def engine_options(settings: Settings) -> EngineOptions:
 def build_engine(settings: Settings, retriever: Retriever | None = None, llm: LanguageModel | None = None) -> Engine:
     """The answer engine; pass components to reuse ones already loaded."""
     retriever = retriever or open_retriever(settings)
-    return Engine(retriever, llm or load_llm(settings), engine_options(settings))
+    refusal = RefusalPolicy(
+        min_coverage=settings.refuse_below_coverage, min_similarity=settings.refuse_below_similarity
+    )
+    return Engine(retriever, llm or load_llm(settings), engine_options(settings), refusal)

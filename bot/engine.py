@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.answer_text import compose_answer
 from bot.errors import EmptyQuestionError
+from bot.evidence import pack_evidence, rank_evidence
 from bot.llm import LanguageModel
-from bot.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, pack_passages
+from bot.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
+from bot.refusal import RefusalPolicy
 from index.search import Passage, Retriever
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bounded
-_CITATION = re.compile(r"\[(\d{1,2})\]")
-_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
 class EngineOptions:
     top_k: int = 5
-    prompt_chars: int = 1400
-    max_answer_tokens: int = 96
+    prompt_chars: int = 700  # character budget for the evidence sentences in the prompt
+    answer_sentences: int = 3  # at most this many evidence sentences reach the model
+    max_answer_tokens: int = 32
+    max_answer_chars: int = 400
+    max_answer_lines: int = 1  # the model's reply is cut after this many lines (0 = no limit)
     temperature: float = 0.0
 
 
@@ -61,12 +64,20 @@ class Answer:
 
 
 class Engine:
-    """Retrieves passages, prompts the model with them and checks the reply cites them."""
+    """Retrieves passages, picks the sentences that bear on the question, lets the model answer
+    from them, and keeps only what the sources back: a grounded answer, a quote, or a refusal."""
 
-    def __init__(self, retriever: Retriever, llm: LanguageModel, options: EngineOptions | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        llm: LanguageModel,
+        options: EngineOptions | None = None,
+        refusal: RefusalPolicy | None = None,
+    ) -> None:
         self.retriever = retriever
         self.llm = llm
         self.options = options or EngineOptions()
+        self.refusal = refusal or RefusalPolicy()
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """Retrieval only: the ranked passages for a question."""
@@ -82,24 +93,30 @@ class Engine:
         """Answer `question` from the documents; `on_token` sees the model's text as it streams."""
         started = time.perf_counter()
         question = clean_question(question)
-        passages = self.retriever.search(question, k or self.options.top_k)
-        retrieved = time.perf_counter()
-        timings = {"retrieve_ms": (retrieved - started) * 1000}
-        context = pack_passages(passages, self.options.prompt_chars)
+        query = retrieval_query(question, history)
+        passages = self.retriever.search(query, k or self.options.top_k)
+        timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
+        evidence = rank_evidence(query, passages, self.retriever.embedder)
+        if self.refusal.before_generation(query, passages, evidence):
+            return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
+        facts = pack_evidence(evidence, self.options.prompt_chars, self.options.answer_sentences)
+        generating = time.perf_counter()
         pieces: list[str] = []
         for piece in self.llm.stream(
-            build_messages(question, context, history), self.options.max_answer_tokens, self.options.temperature
+            build_messages(question, facts), self.options.max_answer_tokens, self.options.temperature
         ):
             if not pieces:
                 timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
             if on_token:
                 on_token(piece)
-        timings["generate_ms"] = (time.perf_counter() - retrieved) * 1000
+            if _finished_lines("".join(pieces)) >= self.options.max_answer_lines > 0:
+                break  # small models go on to list every fact; the first line is the answer
+        timings["generate_ms"] = (time.perf_counter() - generating) * 1000
         reply = "".join(pieces).strip()
-        if not context or is_refusal(reply):
+        if self.refusal.after_generation(is_refusal(reply), evidence):
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
-        text, cited = _fix_citations(reply, context)
+        text, cited = compose_answer(reply, facts, self.options.max_answer_chars)
         return Answer(question, text, True, passages, cited, timings)
 
 
@@ -112,19 +129,6 @@ def clean_question(question: str) -> str:
     return kept
 
 
-def _fix_citations(reply: str, context: Sequence[Passage]) -> tuple[str, list[int]]:
-    """Drop citations of passages that were not given; cite the best-matching one if none."""
-    text = _CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(context) else "", reply).strip()
-    cited = sorted({int(n) for n in _CITATION.findall(text)})
-    if not cited:
-        best = _best_supporting(text, context)
-        text = f"{text.rstrip()} [{best}]"
-        cited = [best]
-    return text, cited
-
-
-def _best_supporting(text: str, context: Sequence[Passage]) -> int:
-    """1-based number of the passage sharing the most words with `text`."""
-    words = {w.lower() for w in _WORD.findall(text)}
-    overlaps = [len(words & {w.lower() for w in _WORD.findall(p.text)}) for p in context]
-    return overlaps.index(max(overlaps)) + 1
+def _finished_lines(text: str) -> int:
+    """How many non-empty lines of `text` are complete (followed by a newline)."""
+    return sum(1 for line in text.split("\n")[:-1] if line.strip())

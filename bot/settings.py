@@ -35,10 +35,15 @@ class Settings:
     llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
     threads: int = 0  # 0 = all cores but one (see resolved_threads)
     context_size: int = 2048  # llama.cpp context window, tokens
-    max_answer_tokens: int = 96
+    max_answer_tokens: int = 32  # the model answers in a few words; the quote carries the detail
+    max_answer_chars: int = 400  # whole answer, quote included
+    max_answer_lines: int = 1  # the model's reply is cut after this many lines (0 = no limit)
     temperature: float = 0.0
     top_k: int = 5  # passages listed as sources
-    prompt_chars: int = 1400  # character budget for passages in the prompt
+    prompt_chars: int = 700  # character budget for the evidence sentences in the prompt
+    answer_sentences: int = 3  # at most this many evidence sentences reach the model
+    refuse_below_coverage: float = 0.1  # refuse when no sentence holds this share of the question's terms
+    refuse_below_similarity: float = 0.25  # refuse when no passage is this similar to the question
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32

@@ -95,6 +95,15 @@ class Embedder:
         """One query vector, shape (dimension,)."""
         return self.embed([text])[0]
 
+    def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of `query` with each text, in one batch (not counted as indexing)."""
+        model = self.model
+        with _torch_threads(self.threads):
+            vectors = model.encode(
+                [query, *texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+        return vectors[1:] @ vectors[0]
+
 
 @contextmanager
 def _torch_threads(threads: int) -> Iterator[None]:
