@@ -105,23 +105,8 @@ def search(
     question = clean_question(question)
     passages = open_retriever(settings).search(question, settings.top_k)
     if json_output:
-        terminal.print_json(
-            {
-                "question": question,
-                "passages": [
-                    {
-                        "rank": p.rank,
-                        "doc": p.doc,
-                        "chunk": p.chunk.chunk,
-                        "location": p.chunk.location,
-                        "heading": p.chunk.heading,
-                        "score": round(p.score, 4),
-                        "text": p.text,
-                    }
-                    for p in passages
-                ],
-            }
-        )
+        passages_json = [p.to_json(n) for n, p in enumerate(passages, start=1)]
+        terminal.print_json({"question": question, "passages": passages_json})
     else:
         terminal.print_passages(passages)
 
