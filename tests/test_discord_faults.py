@@ -1,4 +1,5 @@
-"""Discord under faults: a dropped gateway, HTTP 429s, a model that breaks mid-answer, and the token kept secret."""
+"""Discord under faults: a dropped gateway, HTTP 429s, a channel refusing replies, a model that breaks mid-answer,
+and the token kept secret."""
 
 from __future__ import annotations
 
@@ -18,9 +19,16 @@ from bot.discord_render import ERROR_TEXT, HELP_TEXT
 from bot.engine import Engine
 from bot.llm import LanguageModel, Message
 from bot.settings import Settings
-from tests.bot_harness import as_text, bot_settings, build_test_engine, finished_replies, running_bot, sent_bodies
+from tests.bot_harness import (
+    as_text,
+    bot_settings,
+    build_test_engine,
+    finished_replies,
+    running_bot,
+    sent_bodies,
+)
 from tests.conftest import TINY_DOCS
-from tests.fake_discord import CHANNEL_ID, SESSION_ID, FakeDiscord
+from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
 from tests.test_discord_cli import start_docbot
 
 pytestmark = pytest.mark.slow
@@ -147,6 +155,32 @@ def test_http_429_is_honoured_and_the_answer_still_arrives(tiny):
     assert server.early_requests == []  # no retry came before its Retry-After
     assert "lemmings" in first[-1].content and "owls.txt" in first[-1].content
     assert "Olympus" in second[-1].content and "space.md" in second[-1].content
+
+
+@pytest.mark.parametrize("routes", [("messages",), ("messages", "typing")], ids=["messages", "messages-and-typing"])
+def test_a_channel_refusing_every_reply_is_logged_once_and_the_next_question_elsewhere_is_answered(
+    tiny, caplog, routes
+):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            server.refuse(CHANNEL_ID, 403, routes)  # the bot lost Send Messages in #general
+            await server.user_says("<@900> What does the snowy owl hunt?")
+            await server.wait_until(lambda: server.refused)
+            elsewhere = await server.user_says(
+                "<@900> What is the tallest volcano in the solar system?", user_id=2, channel_id=OTHER_CHANNEL_ID
+            )
+            return server, await server.wait_until(lambda: finished_replies(server, elsewhere), timeout=90)
+
+    server, replies = asyncio.run(scenario())
+    assert "Olympus" in replies[-1].content and "space.md" in replies[-1].content
+    assert [p for p in server.posted.values() if p.channel_id == CHANNEL_ID] == []
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith(("docbot", "discord"))]
+    assert len(problems) == 1, [r.getMessage() for r in problems]  # once, not once per retry or handler
+    logged = problems[0].getMessage()
+    assert f"channel {CHANNEL_ID}" in logged and "403 Forbidden" in logged and "Missing Permissions" in logged
+    assert "What does the snowy owl hunt?" in logged
 
 
 def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_answered(tiny, llm, caplog):
