@@ -25,6 +25,7 @@ from bot.discord_render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, render_answer, 
 from bot.discord_stream import NO_PINGS, Send, StreamingReply
 from bot.engine import Answer, Engine, clean_question
 from bot.errors import DocbotError, EmptyQuestionError
+from bot.log_redaction import redact_logs
 from bot.prompt import Exchange
 from bot.settings import Settings
 from index.builder import BuildReport
@@ -74,6 +75,7 @@ class DocbotClient(discord.Client):
 
     async def serve(self, token: str) -> None:
         """Log in, load the models unless given, then answer until closed."""
+        redact_logs(token)
         try:
             await self.login(token)
         except discord.LoginFailure:

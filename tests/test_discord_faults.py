@@ -1,5 +1,5 @@
 """Discord under faults: a dropped gateway, HTTP 429s, a channel refusing replies, a model that breaks mid-answer,
-and the token kept secret."""
+and the bot and interaction tokens kept secret."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ from tests.bot_harness import (
     as_text,
     bot_settings,
     build_test_engine,
+    finished_followups,
     finished_replies,
     running_bot,
     sent_bodies,
 )
 from tests.conftest import TINY_DOCS
-from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
+from tests.fake_discord import APP_ID, CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
 from tests.test_discord_cli import start_docbot
 
 pytestmark = pytest.mark.slow
@@ -205,9 +206,9 @@ def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_
     assert "lemmings" in fixed[-1].content and "owls.txt" in fixed[-1].content
 
 
-def test_the_token_is_in_no_log_line_and_no_message_even_at_debug_level(tiny, caplog):
+def test_no_token_is_in_a_log_line_or_a_message_even_at_debug_level(tiny, caplog):
     settings, engine = tiny
-    caplog.set_level(logging.DEBUG)  # discord.* and docbot.* log everything, IDENTIFY and RESUME included
+    caplog.set_level(logging.DEBUG)  # discord.* and docbot.* log everything: IDENTIFY, RESUME, raw events, URLs
 
     async def scenario():
         async with running_bot(settings, engine, token=SECRET_TOKEN) as server:
@@ -216,13 +217,20 @@ def test_the_token_is_in_no_log_line_and_no_message_even_at_debug_level(tiny, ca
             await server.wait_until(lambda: server.replies_to(asked))
             await server.drop_gateway(4000)
             await server.wait_until(lambda: server.resumes)
-            return server, await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            replies = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            # A /ask whose follow-up is rate limited: its webhook URL carries the interaction token.
+            server.rate_limit(1, 0.2)
+            interaction = await server.slash("ask", {"question": "What is the tallest volcano?"}, user_id=2)
+            followups = await server.wait_until(lambda: finished_followups(server, interaction), timeout=90)
+            return server, replies, interaction, followups
 
-    server, replies = asyncio.run(scenario())
-    assert "lemmings" in replies[-1].content
+    server, replies, interaction, followups = asyncio.run(scenario())
+    assert "lemmings" in replies[-1].content and "Olympus" in followups[-1].content
+    assert f"POST /api/v10/webhooks/{APP_ID}/{interaction}" in [route for route, _ in server.rate_limited]
     logged = caplog.text
     assert "has sent the IDENTIFY payload" in logged and "RESUME" in logged and "rate limited" in logged
-    assert SECRET_TOKEN not in logged
+    assert f"/webhooks/{APP_ID}/[redacted]" in logged  # the follow-up URL was logged, without its token
+    assert SECRET_TOKEN not in logged and interaction not in logged
     assert SECRET_TOKEN not in as_text(sent_bodies(server))
 
 
