@@ -16,7 +16,10 @@ from bot.errors import DocbotError
 
 app = typer.Typer(
     name="docbot",
-    help="Ask questions about a folder of documents; answers come from a local model, with citations.",
+    help=(
+        "Ask questions about a folder of documents; a local model answers, citing the passages it used.\n\n"
+        'Start with `docbot index`, then `docbot ask "your question"`.'
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -25,37 +28,35 @@ app = typer.Typer(
 
 CorpusOpt = Annotated[
     Path | None,
-    typer.Option("--corpus", help="Folder of documents [default: corpus/ or DOCBOT_CORPUS].", show_default=False),
+    typer.Option("--corpus", help="Folder of documents.", show_default="corpus/ or DOCBOT_CORPUS"),
 ]
 IndexDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--index-dir",
-        help="Where the index lives [default: a per-corpus folder in the user cache].",
-        show_default=False,
+        help="Where the index lives.",
+        show_default="a per-corpus folder in the user cache",
     ),
 ]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML config file [default: DOCBOT_CONFIG or ./docbot.toml].", show_default=False),
+    typer.Option("--config", help="TOML config file.", show_default="DOCBOT_CONFIG or ./docbot.toml"),
 ]
 EmbedderOpt = Annotated[
     str | None,
     typer.Option(
         "--embedder",
-        help="sentence-transformers model name or folder [default: packaged all-MiniLM-L6-v2].",
-        show_default=False,
+        help="sentence-transformers model name or folder.",
+        show_default="packaged all-MiniLM-L6-v2",
     ),
 ]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", help="GGUF model file [default: packaged SmolLM2-135M-Instruct].", show_default=False),
+    typer.Option("--model", help="GGUF model file.", show_default="packaged SmolLM2-135M-Instruct"),
 ]
 TopKOpt = Annotated[
     int | None,
-    typer.Option(
-        "-k", "--top-k", min=1, max=50, help="How many passages to retrieve [default: 5].", show_default=False
-    ),
+    typer.Option("-k", "--top-k", min=1, max=50, help="How many passages to retrieve.", show_default="5"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
@@ -105,23 +106,8 @@ def search(
     question = clean_question(question)
     passages = open_retriever(settings).search(question, settings.top_k)
     if json_output:
-        terminal.print_json(
-            {
-                "question": question,
-                "passages": [
-                    {
-                        "rank": p.rank,
-                        "doc": p.doc,
-                        "chunk": p.chunk.chunk,
-                        "location": p.chunk.location,
-                        "heading": p.chunk.heading,
-                        "score": round(p.score, 4),
-                        "text": p.text,
-                    }
-                    for p in passages
-                ],
-            }
-        )
+        passages_json = [p.to_json(n) for n, p in enumerate(passages, start=1)]
+        terminal.print_json({"question": question, "passages": passages_json})
     else:
         terminal.print_passages(passages)
 
@@ -230,7 +216,11 @@ def discord(
     model: ModelOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Run the Discord bot (token from DISCORD_TOKEN): mention it or use /ask; stop with Ctrl+C."""
+    """Run the Discord bot until Ctrl+C: it answers mentions, replies to its answers, and /ask.
+
+    Run `docbot index` first. The bot token comes from DISCORD_TOKEN or the config file, where the
+    discord table also sets servers, channels, cooldown and more (README › Discord).
+    """
     import logging
 
     import discord as discord_py

@@ -25,6 +25,7 @@ from bot.discord_render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, render_answer, 
 from bot.discord_stream import NO_PINGS, Send, StreamingReply
 from bot.engine import Answer, Engine, clean_question
 from bot.errors import DocbotError, EmptyQuestionError
+from bot.log_redaction import redact_logs
 from bot.prompt import Exchange
 from bot.settings import Settings
 from index.builder import BuildReport
@@ -74,6 +75,7 @@ class DocbotClient(discord.Client):
 
     async def serve(self, token: str) -> None:
         """Log in, load the models unless given, then answer until closed."""
+        redact_logs(token)
         try:
             await self.login(token)
         except discord.LoginFailure:
@@ -154,6 +156,13 @@ class DocbotClient(discord.Client):
         if message.guild is not None and not mentioned and parent is None:
             return
         question = question_in(re.sub(rf"<@!?{self.user.id}>", " ", message.content))
+        try:
+            await self._respond(message, question, parent)
+        except discord.HTTPException as exc:
+            log_refused_reply(exc, message.channel.id, question)
+
+    async def _respond(self, message: discord.Message, question: str, parent: int | None) -> None:
+        """Reply to a message for the bot: the help, a cooldown notice, or the streamed answer."""
         if not question:
             await message.reply(HELP_TEXT, mention_author=False, allowed_mentions=NO_PINGS)
             return
@@ -172,7 +181,20 @@ class DocbotClient(discord.Client):
     async def answer(
         self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
     ) -> Answer | None:
-        """Stream the answer to `question` into messages made by `send`; every failure gets a short reply."""
+        """Stream the answer to `question` into messages made by `send`; every failure gets a short reply.
+
+        If Discord refuses the reply itself (no permission in the channel, an outage), that is logged once
+        and the bot goes on to the next question.
+        """
+        try:
+            return await self._stream_answer(send, question, channel_id, parent, heading)
+        except discord.HTTPException as exc:
+            log_refused_reply(exc, channel_id, question)
+            return None
+
+    async def _stream_answer(
+        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str
+    ) -> Answer | None:
         reply = StreamingReply(send, self.settings.discord_edit_seconds, heading)
         loop = asyncio.get_running_loop()
         history = self._history(parent)
@@ -190,6 +212,10 @@ class DocbotClient(discord.Client):
             return None
         try:
             await reply.start()  # shows the place in line, or the answer so far if it already started
+        except discord.HTTPException:
+            done.cancel()  # no one would see this answer: a waiting job is dropped
+            raise
+        try:
             answer = await done
         except DocbotError as exc:
             await reply.finish([f"{heading}⚠️ {exc}"])
@@ -263,6 +289,11 @@ def question_in(text: str) -> str:
         return clean_question(text)
     except EmptyQuestionError:
         return ""  # the caller shows the Discord help, not the engine's command-line hint
+
+
+def log_refused_reply(exc: discord.HTTPException, channel_id: int | None, question: str) -> None:
+    """One log line for a reply Discord refused: the channel, the HTTP status and Discord's own error."""
+    log.error("could not reply in channel %s: %s (question %r)", channel_id, exc, question[:80])
 
 
 def run_discord(settings: Settings) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,19 @@ class Passage:
         if self.chunk.location:
             parts.append(self.chunk.location)
         return " › ".join(parts)
+
+    def to_json(self, number: int) -> dict[str, Any]:
+        """The passage as `--json` output shows it; `number` is its [n] in the list it is shown in."""
+        return {
+            "number": number,
+            "rank": self.rank,
+            "doc": self.doc,
+            "chunk": self.chunk.chunk,
+            "location": self.chunk.location,
+            "heading": self.chunk.heading,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
 
 
 class Retriever:

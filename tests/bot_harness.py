@@ -55,12 +55,20 @@ async def running_bot(
 
 def finished_replies(server: FakeDiscord, message_id: int) -> list[Posted] | None:
     """The bot's replies to a message once the last one is final (an answer, an error, a hint, busy)."""
-    replies = server.replies_to(message_id)
-    if not replies:
+    return _final(server.replies_to(message_id))
+
+
+def finished_followups(server: FakeDiscord, token: str) -> list[Posted] | None:
+    """The follow-ups of an interaction once the last one is final (not a progress message)."""
+    return _final(server.followups(token))
+
+
+def _final(posted: list[Posted]) -> list[Posted] | None:
+    if not posted:
         return None
-    last = replies[-1].content
+    last = posted[-1].content
     streaming = last.endswith("▌") or "Searching" in last or "in line" in last
-    return None if streaming else replies
+    return None if streaming else posted
 
 
 def sent_bodies(server: FakeDiscord, posted: list[Posted] | None = None) -> list[dict]:

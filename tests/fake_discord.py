@@ -2,8 +2,9 @@
 
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
 tests can assert on what a user would see. Fault switches: `drop_gateway` (close or cut the websocket;
-the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off) and `rate_limit` (answer the next
-message creates/edits with HTTP 429). JSON is served as exactly `application/json`, and
+the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `rate_limit` (answer the next
+message creates/edits with HTTP 429) and `refuse` (answer every message write, or typing, in a channel
+with 403 or 500, as when the bot lost Send Messages there). JSON is served as exactly `application/json`, and
 gateway frames are sent as uncompressed text (discord.py asks for zlib-stream but reads text frames).
 """
 
@@ -25,6 +26,10 @@ MANAGE_GUILD = 1 << 5
 MESSAGE_CONTENT_INTENT = 1 << 15
 TIMESTAMP = "2026-01-01T00:00:00+00:00"
 SESSION_ID = "fake-session"
+REFUSAL_BODIES = {
+    403: {"message": "Missing Permissions", "code": 50013},
+    500: {"message": "500: Internal Server Error", "code": 0},
+}
 
 
 def user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
@@ -71,6 +76,8 @@ class FakeDiscord:
         self._limits_left = 0
         self._retry_after = 0.0
         self._limited_until: dict[str, float] = {}  # method path -> when its 429 allows a retry
+        self.refused: list[str] = []  # method path of each request `refuse` turned down
+        self._refusals: dict[int, tuple[int, tuple[str, ...]]] = {}  # channel id -> (status, refused routes)
         self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
         self._transport: Any = None  # the gateway connection's transport, to cut it
         self.posted: dict[int, Posted] = {}
@@ -92,7 +99,7 @@ class FakeDiscord:
         return f"http://127.0.0.1:{self.port}/api/v10"
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._auth, self._rate_limits])
+        app = web.Application(middlewares=[self._auth, self._refusals_of_channels, self._rate_limits])
         api = "/api/v10"
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get(f"{api}/users/@me", lambda r: _json(BOT_USER))
@@ -222,6 +229,10 @@ class FakeDiscord:
         """Answer the next `count` message creates/edits with 429 Too Many Requests."""
         self._limits_left, self._retry_after = count, retry_after
 
+    def refuse(self, channel_id: int, status: int = 403, routes: tuple[str, ...] = ("messages",)) -> None:
+        """Answer every write to a channel's `routes` with `status`: "messages" (creates, edits, threads), "typing"."""
+        self._refusals[channel_id] = (status, routes)
+
     # ---- REST
 
     @web.middleware
@@ -231,6 +242,17 @@ class FakeDiscord:
         if request.path.startswith("/api/") and not by_path:
             if request.headers.get("Authorization") != f"Bot {self.token}":
                 return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        return await handler(request)
+
+    @web.middleware
+    async def _refusals_of_channels(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        parts = request.path.split("/")  # "", "api", "v10", "channels", id, route, ...
+        if request.method in ("POST", "PATCH") and len(parts) > 5 and parts[3] == "channels":
+            status, routes = self._refusals.get(int(parts[4]), (0, ()))
+            if parts[5] in routes:
+                key = f"{request.method} {request.path}"
+                await self._record(lambda: self.refused.append(key))
+                return _json(REFUSAL_BODIES[status], status=status)
         return await handler(request)
 
     @web.middleware

@@ -77,5 +77,7 @@ def test_search_lists_ranked_passages_without_a_language_model(shipped_index):
     assert result.returncode == 0, result.stderr
     passages = json.loads(result.stdout)["passages"]
     assert [p["rank"] for p in passages] == [1, 2]
+    assert [p["number"] for p in passages] == [1, 2]  # the [n] shown, as for an answer's sources
+    assert list(passages[0]) == ["number", "rank", "doc", "chunk", "location", "heading", "score", "text"]
     assert "Zuckerberg" in passages[0]["text"]
     assert passages[0]["doc"] == SHIPPED_DOC

@@ -86,6 +86,11 @@ def test_bad_config_file(tmp_path: Path):
 def test_help_explains_every_command():
     result = run_docbot("--help")
     assert result.returncode == 0
-    for command in ("index", "search", "ask", "chat"):
+    assert "docbot index" in result.stdout  # where to start
+    for command in ("index", "search", "ask", "chat", "eval", "discord"):
         assert command in result.stdout
         assert run_docbot(command, "--help").returncode == 0
+    search = run_docbot("search", "--help").stdout
+    assert "DOCBOT_CORPUS" in search and "all-MiniLM-L6-v2" in search  # defaults are shown, not eaten as markup
+    assert "Folder of documents ." not in search
+    assert "DISCORD_TOKEN" in run_docbot("discord", "--help").stdout

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.bot_harness import bot_settings, build_test_engine, running_bot
+from tests.bot_harness import bot_settings, build_test_engine, finished_followups, running_bot
 from tests.conftest import TINY_DOCS
 from tests.fake_discord import ADMIN_ROLE_ID
 
@@ -25,12 +25,6 @@ def tiny(tmp_path, write_corpus, embedder, llm):
     return settings, build_test_engine(settings, embedder, llm)
 
 
-def finished(server, token):
-    """The follow-ups of an interaction once the last one is complete (not a progress message)."""
-    posted = server.followups(token)
-    return posted if posted and not posted[-1].content.endswith("▌") and "Searching" not in posted[-1].content else None
-
-
 def callback(server, token):
     return next((c for c in server.callbacks if c["token"] == token), None)
 
@@ -42,7 +36,7 @@ def test_ask_is_deferred_at_once_then_answered_by_a_follow_up(tiny):
         async with running_bot(settings, engine) as server:
             token = await server.slash("ask", {"question": "How many hours a day does the domestic cat sleep?"})
             deferred = await server.wait_until(lambda: callback(server, token), timeout=10)
-            answer = await server.wait_until(lambda: finished(server, token), timeout=90)
+            answer = await server.wait_until(lambda: finished_followups(server, token), timeout=90)
             return deferred, answer
 
     deferred, answer = asyncio.run(scenario())
@@ -65,7 +59,7 @@ def test_reindex_is_refused_to_members_and_makes_new_documents_answerable_for_ad
             by_role = await server.slash("reindex", user_id=6, roles=[ADMIN_ROLE_ID])
             reindexed = await server.wait_until(lambda: server.followups(by_role), timeout=60)
             asked = await server.slash("ask", {"question": "When does the Nordvik ferry leave the harbour?"})
-            answer = await server.wait_until(lambda: finished(server, asked), timeout=90)
+            answer = await server.wait_until(lambda: finished_followups(server, asked), timeout=90)
             by_permission = await server.slash("reindex", user_id=7, admin=True)
             again = await server.wait_until(lambda: server.followups(by_permission), timeout=60)
             return refusal, reindexed, answer, again
@@ -86,7 +80,7 @@ def test_sources_and_help_answer_only_the_user_who_asked(tiny):
             empty = await server.slash("sources")
             before = await server.wait_until(lambda: callback(server, empty), timeout=10)
             asked = await server.slash("ask", {"question": "What does the snowy owl hunt?"})
-            await server.wait_until(lambda: finished(server, asked), timeout=90)
+            await server.wait_until(lambda: finished_followups(server, asked), timeout=90)
             after_token = await server.slash("sources")
             after = await server.wait_until(lambda: callback(server, after_token), timeout=10)
             help_token = await server.slash("help")

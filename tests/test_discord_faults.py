@@ -1,4 +1,5 @@
-"""Discord under faults: a dropped gateway, HTTP 429s, a model that breaks mid-answer, and the token kept secret."""
+"""Discord under faults: a dropped gateway, HTTP 429s, a channel refusing replies, a model that breaks mid-answer,
+and the bot and interaction tokens kept secret."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ from bot.discord_render import ERROR_TEXT, HELP_TEXT
 from bot.engine import Engine
 from bot.llm import LanguageModel, Message
 from bot.settings import Settings
-from tests.bot_harness import as_text, bot_settings, build_test_engine, finished_replies, running_bot, sent_bodies
+from tests.bot_harness import (
+    as_text,
+    bot_settings,
+    build_test_engine,
+    finished_followups,
+    finished_replies,
+    running_bot,
+    sent_bodies,
+)
 from tests.conftest import TINY_DOCS
-from tests.fake_discord import CHANNEL_ID, SESSION_ID, FakeDiscord
+from tests.fake_discord import APP_ID, CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
 from tests.test_discord_cli import start_docbot
 
 pytestmark = pytest.mark.slow
@@ -149,6 +158,32 @@ def test_http_429_is_honoured_and_the_answer_still_arrives(tiny):
     assert "Olympus" in second[-1].content and "space.md" in second[-1].content
 
 
+@pytest.mark.parametrize("routes", [("messages",), ("messages", "typing")], ids=["messages", "messages-and-typing"])
+def test_a_channel_refusing_every_reply_is_logged_once_and_the_next_question_elsewhere_is_answered(
+    tiny, caplog, routes
+):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            server.refuse(CHANNEL_ID, 403, routes)  # the bot lost Send Messages in #general
+            await server.user_says("<@900> What does the snowy owl hunt?")
+            await server.wait_until(lambda: server.refused)
+            elsewhere = await server.user_says(
+                "<@900> What is the tallest volcano in the solar system?", user_id=2, channel_id=OTHER_CHANNEL_ID
+            )
+            return server, await server.wait_until(lambda: finished_replies(server, elsewhere), timeout=90)
+
+    server, replies = asyncio.run(scenario())
+    assert "Olympus" in replies[-1].content and "space.md" in replies[-1].content
+    assert [p for p in server.posted.values() if p.channel_id == CHANNEL_ID] == []
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith(("docbot", "discord"))]
+    assert len(problems) == 1, [r.getMessage() for r in problems]  # once, not once per retry or handler
+    logged = problems[0].getMessage()
+    assert f"channel {CHANNEL_ID}" in logged and "403 Forbidden" in logged and "Missing Permissions" in logged
+    assert "What does the snowy owl hunt?" in logged
+
+
 def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_answered(tiny, llm, caplog):
     settings, engine = tiny
     model = FailingModel(llm)
@@ -171,9 +206,9 @@ def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_
     assert "lemmings" in fixed[-1].content and "owls.txt" in fixed[-1].content
 
 
-def test_the_token_is_in_no_log_line_and_no_message_even_at_debug_level(tiny, caplog):
+def test_no_token_is_in_a_log_line_or_a_message_even_at_debug_level(tiny, caplog):
     settings, engine = tiny
-    caplog.set_level(logging.DEBUG)  # discord.* and docbot.* log everything, IDENTIFY and RESUME included
+    caplog.set_level(logging.DEBUG)  # discord.* and docbot.* log everything: IDENTIFY, RESUME, raw events, URLs
 
     async def scenario():
         async with running_bot(settings, engine, token=SECRET_TOKEN) as server:
@@ -182,13 +217,20 @@ def test_the_token_is_in_no_log_line_and_no_message_even_at_debug_level(tiny, ca
             await server.wait_until(lambda: server.replies_to(asked))
             await server.drop_gateway(4000)
             await server.wait_until(lambda: server.resumes)
-            return server, await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            replies = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+            # A /ask whose follow-up is rate limited: its webhook URL carries the interaction token.
+            server.rate_limit(1, 0.2)
+            interaction = await server.slash("ask", {"question": "What is the tallest volcano?"}, user_id=2)
+            followups = await server.wait_until(lambda: finished_followups(server, interaction), timeout=90)
+            return server, replies, interaction, followups
 
-    server, replies = asyncio.run(scenario())
-    assert "lemmings" in replies[-1].content
+    server, replies, interaction, followups = asyncio.run(scenario())
+    assert "lemmings" in replies[-1].content and "Olympus" in followups[-1].content
+    assert f"POST /api/v10/webhooks/{APP_ID}/{interaction}" in [route for route, _ in server.rate_limited]
     logged = caplog.text
     assert "has sent the IDENTIFY payload" in logged and "RESUME" in logged and "rate limited" in logged
-    assert SECRET_TOKEN not in logged
+    assert f"/webhooks/{APP_ID}/[redacted]" in logged  # the follow-up URL was logged, without its token
+    assert SECRET_TOKEN not in logged and interaction not in logged
     assert SECRET_TOKEN not in as_text(sent_bodies(server))
 
 
