@@ -40,6 +40,8 @@ class StreamingReply:
         self._partial = ""
         self._last_edit = 0.0
         self._flush: asyncio.Task[None] | None = None
+        self._editing = False  # an edit request is in flight (perhaps waiting out a 429)
+        self._finishing = False
         self.messages: list[EditableMessage] = []
 
     async def start(self) -> None:
@@ -64,8 +66,13 @@ class StreamingReply:
 
     async def finish(self, pieces: list[str]) -> list[EditableMessage]:
         """Replace the progress with the final pieces: the first edits the message, the rest follow it."""
-        if self._flush is not None:
-            self._flush.cancel()
+        self._finishing = True
+        if self._flush is not None and not self._flush.done():
+            if self._editing:
+                # Cancelling would drop discord.py's wait on a 429 and send the next edit too early.
+                await asyncio.wait([self._flush])
+            else:
+                self._flush.cancel()
         if self._message is None:
             self._wanted = pieces[0]
             await self.start()
@@ -82,16 +89,19 @@ class StreamingReply:
     async def _edit_soon(self) -> None:
         # Discord allows about five edits per five seconds per channel: stay well below that.
         await asyncio.sleep(max(0.0, self._last_edit + self._edit_interval - time.monotonic()))
-        if self._message is None or self._wanted == self._shown:
+        if self._message is None or self._wanted == self._shown or self._finishing:
             return
         content = self._wanted
         self._last_edit = time.monotonic()
+        self._editing = True
         try:
             await self._message.edit(content=content, allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             # A lost progress edit is harmless: the final edit carries the whole answer.
             log.warning("could not update a streaming answer", exc_info=True)
             return
+        finally:
+            self._editing = False
         self._shown = content
-        if self._wanted != self._shown:
+        if self._wanted != self._shown and not self._finishing:
             self._flush = asyncio.get_running_loop().create_task(self._edit_soon())  # this task is ending

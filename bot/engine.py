@@ -47,18 +47,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "answered": self.answered,
-            "sources": [
-                {
-                    "number": n,
-                    "doc": p.doc,
-                    "chunk": p.chunk.chunk,
-                    "location": p.chunk.location,
-                    "heading": p.chunk.heading,
-                    "score": round(p.score, 4),
-                    "text": p.text,
-                }
-                for n, p in enumerate(self.sources, start=1)
-            ],
+            "sources": [p.to_json(n) for n, p in enumerate(self.sources, start=1)],
             "timings": {name: round(ms, 1) for name, ms in self.timings.items()},
         }
 
@@ -95,12 +84,12 @@ class Engine:
         question = clean_question(question)
         query = retrieval_query(question, history)
         passages = self.retriever.search(query, k or self.options.top_k)
-        timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
+        retrieved = time.perf_counter()
+        timings = {"retrieve_ms": (retrieved - started) * 1000, "generate_ms": 0.0}
         evidence = rank_evidence(query, passages, self.retriever.embedder)
         if self.refusal.before_generation(query, passages, evidence):
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
         facts = pack_evidence(evidence, self.options.prompt_chars, self.options.answer_sentences)
-        generating = time.perf_counter()
         pieces: list[str] = []
         for piece in self.llm.stream(
             build_messages(question, facts), self.options.max_answer_tokens, self.options.temperature
@@ -112,7 +101,7 @@ class Engine:
                 on_token(piece)
             if _finished_lines("".join(pieces)) >= self.options.max_answer_lines > 0:
                 break  # small models go on to list every fact; the first line is the answer
-        timings["generate_ms"] = (time.perf_counter() - generating) * 1000
+        timings["generate_ms"] = (time.perf_counter() - retrieved) * 1000  # evidence, prompt and model
         reply = "".join(pieces).strip()
         if self.refusal.after_generation(is_refusal(reply), evidence):
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.components import engine_options, index_corpus, open_retriever
+from bot.components import build_engine, index_corpus, open_retriever
 from bot.discord_bot import DocbotClient
 from bot.engine import Engine
 from bot.settings import Settings
@@ -32,7 +32,7 @@ def build_test_engine(settings: Settings, embedder, llm, index: bool = True) -> 
     """The real engine over `settings.corpus`, reusing the session's loaded models."""
     if index:
         index_corpus(settings, embedder)
-    return Engine(open_retriever(settings, embedder), llm, engine_options(settings))
+    return build_engine(settings, open_retriever(settings, embedder), llm)
 
 
 @asynccontextmanager

@@ -108,7 +108,15 @@ def test_a_reply_to_an_answer_asks_a_follow_up(tiny):
 
 def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_corpus, embedder, llm):
     # A list to recite and room for a long reply: the model keeps writing past 2000 characters.
-    settings = bot_settings(write_corpus({"rules.md": RULES}), tmp_path / "index", max_answer_tokens=700)
+    settings = bot_settings(
+        write_corpus({"rules.md": RULES}),
+        tmp_path / "index",
+        max_answer_tokens=700,
+        max_answer_lines=0,
+        max_answer_chars=8000,
+        refuse_below_similarity=0.0,  # a request to recite, not a question the passages resemble
+        refuse_below_coverage=0.0,
+    )
     engine = build_test_engine(settings, embedder, llm)
     question = "List every house rule, one per line, and explain each rule in detail with examples."
     _, replies = mention_once(settings, engine, f"<@900> {question}", timeout=240)
@@ -125,7 +133,9 @@ def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_co
 def test_a_failing_answer_is_reported_to_the_user_and_logged(tmp_path, write_corpus, embedder, llm, caplog):
     # Far more passage text than the model's context window holds: llama.cpp refuses the prompt.
     docs = {f"part{n}.md": f"# Part {n}\n\n" + "The owl hunts lemmings on the tundra. " * 18 for n in range(30)}
-    settings = bot_settings(write_corpus(docs), tmp_path / "index", top_k=30, prompt_chars=100_000)
+    settings = bot_settings(
+        write_corpus(docs), tmp_path / "index", top_k=30, prompt_chars=100_000, answer_sentences=10_000
+    )
     engine = build_test_engine(settings, embedder, llm)
     _, replies = mention_once(settings, engine, "<@900> What does the owl hunt?", timeout=60)
     assert replies[-1].content == ERROR_TEXT
