@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 
+from bot.components import load_llm
 from bot.discord_render import ERROR_TEXT, MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
 from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID
+from tests.fake_llm_server import StandInServer
 
 pytestmark = pytest.mark.slow
 
@@ -106,20 +108,28 @@ def test_a_reply_to_an_answer_asks_a_follow_up(tiny):
     assert "owls.txt" in second[-1].content and "[1]" in second[-1].content
 
 
-def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_corpus, embedder, llm):
-    # A list to recite and room for a long reply: the model keeps writing past 2000 characters.
+def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_corpus, embedder):
+    # A model server (the stand-in on 127.0.0.1) that recites every rule it is given, six times
+    # over, a word at a time: a grounded answer far past 2000 characters, streamed for seconds.
+    server = StandInServer(recite_facts=6, word_delay=0.01)
+    server.start()
     settings = bot_settings(
         write_corpus({"rules.md": RULES}),
         tmp_path / "index",
-        max_answer_tokens=700,
+        llm_backend="openai",
+        llm_url=server.url,
+        answer_sentences=100,
+        prompt_chars=10_000,
+        max_answer_tokens=2000,
         max_answer_lines=0,
         max_answer_chars=8000,
-        refuse_below_similarity=0.0,  # a request to recite, not a question the passages resemble
-        refuse_below_coverage=0.0,
     )
-    engine = build_test_engine(settings, embedder, llm)
-    question = "List every house rule, one per line, and explain each rule in detail with examples."
-    _, replies = mention_once(settings, engine, f"<@900> {question}", timeout=240)
+    engine = build_test_engine(settings, embedder, load_llm(settings))
+    question = "What are the house rules about the kitchen, guests and bicycles?"
+    try:
+        _, replies = mention_once(settings, engine, f"<@900> {question}", timeout=120)
+    finally:
+        server.stop()
     assert len(replies) >= 2
     streamed = replies[0].edit_times
     assert len(streamed) >= 3  # the answer grew in place while the model wrote it

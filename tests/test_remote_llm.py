@@ -1,70 +1,23 @@
 """Generation from an OpenAI-compatible server, through the real engine and CLI.
 
-The server is a tiny stand-in on 127.0.0.1 that answers with the first sentence of passage [1]:
+The server is a tiny stand-in on 127.0.0.1 (tests/fake_llm_server.py) answering with fact [1]:
 it proves the passages travelled to the server and its streamed reply came back as the answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from bot.components import build_engine, index_corpus, load_llm, open_retriever
 from bot.errors import ModelError
 from bot.settings import Settings
 from tests.conftest import run_docbot
-
-_FIRST_PASSAGE = re.compile(r"^\[1\] (.+?[.!?])", re.MULTILINE)
-
-
-class StandInServer:
-    """An OpenAI-compatible chat completions endpoint that streams over server-sent events."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.loop = asyncio.new_event_loop()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        self.requests.append(body)
-        found = _FIRST_PASSAGE.search(body["messages"][-1]["content"])
-        reply = f"{found.group(1)} [1]" if found else "I don't know."
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        for word in reply.split(" "):
-            event = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
-            await response.write(f"data: {json.dumps(event)}\n\n".encode())
-        await response.write(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n')
-        await response.write(b"data: [DONE]\n\n")
-        return response
-
-    async def _broken(self, request: web.Request) -> web.Response:
-        return web.Response(status=503, text='{"error": "model is still loading"}')
-
-    def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_post("/broken/v1/chat/completions", self._broken)
-        runner = web.AppRunner(app)
-        self.loop.run_until_complete(runner.setup())
-        self.loop.run_until_complete(web.SockSite(runner, self.sock).start())
-        self.runner = runner
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+from tests.fake_llm_server import StandInServer
 
 
 @pytest.fixture
