@@ -22,8 +22,8 @@ MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bou
 @dataclass(frozen=True)
 class EngineOptions:
     top_k: int = 5
-    prompt_chars: int = 700  # character budget for the evidence sentences in the prompt
-    answer_sentences: int = 3  # at most this many evidence sentences reach the model
+    prompt_chars: int = 450  # character budget for the evidence sentences in the prompt
+    answer_sentences: int = 2  # at most this many evidence sentences reach the model
     max_answer_tokens: int = 32
     max_answer_chars: int = 400
     max_answer_lines: int = 1  # the model's reply is cut after this many lines (0 = no limit)

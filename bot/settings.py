@@ -40,8 +40,8 @@ class Settings:
     max_answer_lines: int = 1  # the model's reply is cut after this many lines (0 = no limit)
     temperature: float = 0.0
     top_k: int = 5  # passages listed as sources
-    prompt_chars: int = 700  # character budget for the evidence sentences in the prompt
-    answer_sentences: int = 3  # at most this many evidence sentences reach the model
+    prompt_chars: int = 450  # character budget for the evidence sentences in the prompt
+    answer_sentences: int = 2  # at most this many evidence sentences reach the model
     refuse_below_coverage: float = 0.1  # refuse when no sentence holds this share of the question's terms
     refuse_below_similarity: float = 0.25  # refuse when no passage is this similar to the question
     chunk_chars: int = 700
