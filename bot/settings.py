@@ -33,7 +33,7 @@ class Settings:
     llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
     llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
     llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
-    threads: int = 0  # 0 = all cores but one (see resolved_threads)
+    threads: int = 0  # 0 = every usable core (see resolved_threads)
     context_size: int = 2048  # llama.cpp context window, tokens
     max_answer_tokens: int = 32  # the model answers in a few words; the quote carries the detail
     max_answer_chars: int = 400  # whole answer, quote included
@@ -71,14 +71,15 @@ class Settings:
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
 
     def resolved_threads(self) -> int:
-        """Threads for llama.cpp and batch embedding: all cores but one unless configured.
+        """Threads for llama.cpp and batch embedding: every core this process may use, unless configured.
 
-        llama.cpp's and torch's threads spin at barriers: when another process (or the bot's own
-        event loop) takes one of their cores, every step waits for it. On 2 busy cores a 32-token
-        answer took 50-90 s with 2 threads and 1.4 s with 1; one spare core avoids that.
+        Measured on 2 cores (`DOCBOT_THREADS=1|2 python scripts/bench.py --quick --only warm`):
+        idle, 2 threads reach the first token in 628 ms against 970 ms with 1; with one core
+        taken by another process, 1074 ms against 968 ms. On a crowded machine set `threads`
+        below the core count: llama.cpp's threads wait for each other at every step.
         """
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return self.threads or max(1, usable - 1)
+        return self.threads or max(1, usable)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
