@@ -68,5 +68,5 @@ def test_eval_smoke_run_on_a_benchmark_sample(tmp_path: Path):
     assert report["questions"] == 20
     assert report["context_hit"] >= 0.8
     assert report["answer_accuracy"] >= 0.4
-    assert report["refusal_rate"] >= 0.3
+    assert report["refusal_rate"] >= 0.1
     assert report["false_refusal_rate"] <= 0.4
