@@ -99,7 +99,7 @@ class Engine:
             pieces.append(piece)
             if on_token:
                 on_token(piece)
-            if _finished_lines("".join(pieces)) >= self.options.max_answer_lines > 0:
+            if "\n" in piece and _finished_lines("".join(pieces)) >= self.options.max_answer_lines > 0:
                 break  # small models go on to list every fact; the first line is the answer
         timings["generate_ms"] = (time.perf_counter() - retrieved) * 1000  # evidence, prompt and model
         reply = "".join(pieces).strip()

@@ -1,6 +1,6 @@
 """The sentences of the retrieved passages that bear on a question, best first.
 
-A 135M model reads three short sentences far better than three long passages, and a short
+A 135M model reads two short sentences far better than three long passages, and a short
 prompt is a fast one: the engine gives the model only the best sentences it finds here.
 """
 
