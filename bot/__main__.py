@@ -1,3 +1,5 @@
-from bot.cli import main
+"""`python -m docbot`: the same as the `docbot` command."""
+
+from docbot.cli import main
 
 main()

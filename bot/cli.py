@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.errors import DocbotError
+from docbot.errors import DocbotError
 
 app = typer.Typer(
     name="docbot",
@@ -62,7 +62,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 
 
 def _settings(config: Path | None = None, **overrides: object):
-    from bot.settings import load_settings
+    from docbot.settings import load_settings
 
     return load_settings(config, **overrides)
 
@@ -76,8 +76,8 @@ def index(
     config: ConfigOpt = None,
 ) -> None:
     """Index the corpus: chunk and embed new or changed files, drop removed ones."""
-    from bot import terminal
-    from bot.components import index_corpus, make_embedder
+    from docbot.components import index_corpus, make_embedder
+    from docbot.terminal import render as terminal
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder)
     progress, events = terminal.build_progress()
@@ -98,9 +98,9 @@ def search(
     config: ConfigOpt = None,
 ) -> None:
     """Show the passages that best match a question (retrieval only, no language model)."""
-    from bot import terminal
-    from bot.components import open_retriever
-    from bot.engine import clean_question
+    from docbot.components import open_retriever
+    from docbot.engine.answer import clean_question
+    from docbot.terminal import render as terminal
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, top_k=top_k)
     question = clean_question(question)
@@ -130,9 +130,9 @@ def ask(
     config: ConfigOpt = None,
 ) -> None:
     """Answer a question from the documents, citing the passages used as [1], [2]..."""
-    from bot import terminal
-    from bot.components import build_engine
-    from bot.engine import clean_question
+    from docbot.components import build_engine
+    from docbot.engine.answer import clean_question
+    from docbot.terminal import render as terminal
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
     if question is None and not json_output:
@@ -165,12 +165,11 @@ def chat(
     config: ConfigOpt = None,
 ) -> None:
     """Ask questions one after another (models load once). Follow-ups see the last answer."""
-    from bot import terminal
-    from bot.chat import run_chat
-    from bot.components import build_engine
+    from docbot.components import build_engine
+    from docbot.terminal.chat import run_chat
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
-    run_chat(build_engine(settings), terminal)
+    run_chat(build_engine(settings))
 
 
 @app.command(name="eval")
@@ -189,9 +188,9 @@ def evaluate(
     config: ConfigOpt = None,
 ) -> None:
     """Measure retrieval, answers and refusals on a QA benchmark (indexes the corpus if needed)."""
-    from bot import terminal
-    from bot.components import build_engine, index_corpus, make_embedder, open_retriever
-    from bot.evaluation import load_questions, run_eval, summarize
+    from docbot.components import build_engine, index_corpus, make_embedder, open_retriever
+    from docbot.engine.evaluation import load_questions, run_eval, summarize
+    from docbot.terminal import render as terminal
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
     bench = load_questions(questions, limit)
@@ -225,7 +224,7 @@ def discord(
 
     import discord as discord_py
 
-    from bot.discord_bot import run_discord
+    from docbot.discord.client import run_discord
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
     discord_py.utils.setup_logging(level=logging.INFO)

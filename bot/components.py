@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from bot.engine import Engine, EngineOptions
-from bot.errors import ConfigError
-from bot.llm import LanguageModel, LlamaCppModel
-from bot.refusal import RefusalPolicy
-from bot.settings import Settings
-from index.builder import BuildEvents, BuildReport, build_index
-from index.chunking import ChunkingParams
-from index.embedder import Embedder
-from index.search import Retriever
-from index.store import IndexStore
+from docbot.engine.answer import Engine, EngineOptions
+from docbot.engine.llm import LanguageModel, LlamaCppModel
+from docbot.engine.refusal import RefusalPolicy
+from docbot.errors import ConfigError
+from docbot.index.builder import BuildEvents, BuildReport, build_index
+from docbot.index.chunking import ChunkingParams
+from docbot.index.embedder import Embedder
+from docbot.index.search import Retriever
+from docbot.index.store import IndexStore
+from docbot.settings import Settings
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -44,7 +44,7 @@ def load_llm(settings: Settings) -> LanguageModel:
     if settings.llm_backend == "llama-cpp":
         return LlamaCppModel(settings.llm_model, settings.context_size, settings.resolved_threads())
     if settings.llm_backend == "openai":
-        from bot.remote_llm import OpenAICompatibleModel
+        from docbot.engine.remote_llm import OpenAICompatibleModel
 
         return OpenAICompatibleModel(settings.llm_url, settings.llm_api_model, settings.llm_api_key)
     raise ConfigError(f"unknown llm_backend {settings.llm_backend!r}: use 'llama-cpp' or 'openai'")

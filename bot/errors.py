@@ -1,6 +1,6 @@
 """Named errors of the answering layer. Front ends turn them into one clear line."""
 
-from index.errors import DocbotError
+from docbot.index.errors import DocbotError
 
 __all__ = ["ConfigError", "DocbotError", "EmptyQuestionError", "ModelError"]
 

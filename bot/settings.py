@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from bot.errors import ConfigError
+from docbot.errors import ConfigError
 
 CONFIG_ENV = "DOCBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "docbot.toml"

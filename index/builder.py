@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import Chunk, ChunkingParams, chunk_paragraphs
-from index.documents import CorpusFile, UnreadableFileError, file_sha256, find_corpus_files, read_paragraphs
-from index.embedder import Embedder
-from index.errors import EmptyCorpusError, IndexCorruptError
-from index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
+from docbot.index.chunking import Chunk, ChunkingParams, chunk_paragraphs
+from docbot.index.documents import CorpusFile, UnreadableFileError, file_sha256, find_corpus_files, read_paragraphs
+from docbot.index.embedder import Embedder
+from docbot.index.errors import EmptyCorpusError, IndexCorruptError
+from docbot.index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from index.documents import Paragraph
+from docbot.index.documents import Paragraph
 
 # all-MiniLM-L6-v2 reads 256 word pieces; English averages ~4.5 characters a piece, so
 # ~1000 characters is the hard ceiling. The default stays well under it.

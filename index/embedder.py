@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.errors import EmbedderError
+from docbot.index.errors import EmbedderError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.chunking import Chunk
-from index.embedder import Embedder
-from index.errors import IndexMismatchError
-from index.store import StoredIndex
+from docbot.index.chunking import Chunk
+from docbot.index.embedder import Embedder
+from docbot.index.errors import IndexMismatchError
+from docbot.index.store import StoredIndex
 
 if TYPE_CHECKING:
     import bm25s

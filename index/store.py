@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Chunk
-from index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
+from docbot.index.chunking import Chunk
+from docbot.index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
 
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"

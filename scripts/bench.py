@@ -58,8 +58,8 @@ def questions(count: int) -> list[str]:
 
 def bench_index(work: Path, runs: int) -> dict[str, float]:
     """Full builds with a warm embedder, then re-index with nothing / one file changed."""
-    from bot.components import index_corpus, make_embedder
-    from bot.settings import Settings
+    from docbot.components import index_corpus, make_embedder
+    from docbot.settings import Settings
 
     corpus = work / "corpus"
     shutil.copytree(BENCH / "corpus", corpus)
@@ -100,15 +100,15 @@ def bench_index(work: Path, runs: int) -> dict[str, float]:
 
 
 def chunks_of(settings, doc: str) -> int:
-    from bot.components import make_store
+    from docbot.components import make_store
 
     return make_store(settings).read_manifest().files[doc].chunks
 
 
 def bench_warm(work: Path, n_retrieve: int, n_answer: int) -> dict[str, float]:
     """Warm retrieval and answer latency over benchmark questions, models loaded once."""
-    from bot.components import build_engine, load_llm, make_embedder, open_retriever
-    from bot.settings import load_settings
+    from docbot.components import build_engine, load_llm, make_embedder, open_retriever
+    from docbot.settings import load_settings
 
     settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
     retriever = open_retriever(settings, make_embedder(settings))
@@ -150,8 +150,8 @@ def bench_sweep(work: Path, n_answer: int) -> dict[str, float]:
     """Warm answer latency for several prompt budgets and answer lengths (one engine, reused)."""
     import dataclasses
 
-    from bot.components import build_engine, load_llm, make_embedder, open_retriever
-    from bot.settings import load_settings
+    from docbot.components import build_engine, load_llm, make_embedder, open_retriever
+    from docbot.settings import load_settings
 
     settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
     engine = build_engine(settings, open_retriever(settings, make_embedder(settings)), load_llm(settings))
@@ -173,7 +173,7 @@ def run_cli(args: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and stdout of one `python -m bot ...` process."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "docbot", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     stdout, stderr = process.communicate()
     wall = time.perf_counter() - started
@@ -221,8 +221,8 @@ def bench_search(count: int) -> dict[str, float]:
     """The store's own index choice at `count` vectors: build time, latency, recall@10 vs exact."""
     import faiss
 
-    from bot.settings import load_settings
-    from index.store import IndexStore, Manifest, StoredIndex
+    from docbot.index.store import IndexStore, Manifest, StoredIndex
+    from docbot.settings import load_settings
 
     rng = np.random.default_rng(SEED)
     centres = rng.standard_normal((SYNTHETIC_CLUSTERS, DIMENSION), dtype=np.float32)

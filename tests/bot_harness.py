@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.components import build_engine, index_corpus, open_retriever
-from bot.discord_bot import DocbotClient
-from bot.engine import Engine
-from bot.settings import Settings
+from docbot.components import build_engine, index_corpus, open_retriever
+from docbot.discord.client import DocbotClient
+from docbot.discord.patches import patch_discord_py
+from docbot.engine.answer import Engine
+from docbot.settings import Settings
 from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
 
 
@@ -42,6 +43,7 @@ async def running_bot(
     """Start the fake server and the bot; yield the server once the bot is connected with its commands."""
     server = FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
     await server.start()
+    await patch_discord_py(server.api_base, token)  # as run_discord does before it makes the client
     client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
     task = asyncio.create_task(client.serve(token))
     try:

@@ -28,7 +28,7 @@ TINY_DOCS = {
 @pytest.fixture(scope="session")
 def embedder():
     """The packaged all-MiniLM-L6-v2, loaded once."""
-    from index.embedder import Embedder
+    from docbot.index.embedder import Embedder
 
     model = Embedder()
     model.embed(["warm up"])
@@ -38,8 +38,8 @@ def embedder():
 @pytest.fixture(scope="session")
 def llm():
     """The packaged SmolLM2-135M GGUF, loaded once."""
-    from bot.llm import LlamaCppModel
-    from bot.settings import Settings
+    from docbot.engine.llm import LlamaCppModel
+    from docbot.settings import Settings
 
     return LlamaCppModel(threads=Settings().resolved_threads())
 
@@ -68,8 +68,8 @@ def tiny_corpus(write_corpus) -> Path:
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory, embedder) -> Path:
     """The shipped corpus indexed once into a temporary index folder; returns that folder."""
-    from bot.components import index_corpus
-    from bot.settings import Settings
+    from docbot.components import index_corpus
+    from docbot.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("shipped-index")
     corpus = tmp_path_factory.mktemp("shipped-corpus")
@@ -84,7 +84,7 @@ def run_docbot(
     """Run the real `docbot` command line in a subprocess, as a user would."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "docbot", *args],
         cwd=REPO,
         env=full_env,
         input=input,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.components import build_engine, open_retriever
-from bot.settings import Settings
-from index.builder import build_index
-from index.chunking import ChunkingParams
-from index.store import IndexStore
+from docbot.components import build_engine, open_retriever
+from docbot.index.builder import build_index
+from docbot.index.chunking import ChunkingParams
+from docbot.index.store import IndexStore
+from docbot.settings import Settings
 from tests.conftest import REPO, run_docbot
 
 PARTS = {

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.components import build_engine, open_retriever
-from bot.settings import Settings
+from docbot.components import build_engine, open_retriever
+from docbot.settings import Settings
 from tests.conftest import SHIPPED_DOC, run_docbot
 
 CEO_QUESTION = "Who is the CEO of Microsoft according to the article?"

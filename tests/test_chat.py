@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.components import index_corpus
-from bot.settings import Settings
+from docbot.components import index_corpus
+from docbot.settings import Settings
 from tests.conftest import run_docbot
 
 

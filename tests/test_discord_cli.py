@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from bot.components import index_corpus
-from bot.discord_bot import DiscordIntentError, DocbotClient
-from bot.settings import Settings
+from docbot.components import index_corpus
+from docbot.discord.client import DiscordIntentError, DocbotClient
+from docbot.discord.patches import patch_discord_py
+from docbot.settings import Settings
 from tests.bot_harness import bot_settings, build_test_engine
 from tests.conftest import REPO, TINY_DOCS, run_docbot
 from tests.fake_discord import TOKEN, FakeDiscord
@@ -31,7 +32,7 @@ async def start_docbot(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "docbot",
         "discord",
         cwd=REPO,
         env={**os.environ, **env},
@@ -76,7 +77,8 @@ def test_without_the_message_content_intent_the_bot_says_how_to_enable_it(tmp_pa
         server = FakeDiscord(message_content_allowed=False)
         await server.start()
         try:
-            async with DocbotClient(settings.replace(discord_api_base=server.api_base), engine) as client:
+            await patch_discord_py(server.api_base, TOKEN)
+            async with DocbotClient(settings, engine) as client:
                 with pytest.raises(DiscordIntentError, match="enable the Message Content intent"):
                     await asyncio.wait_for(client.serve(TOKEN), 60)
         finally:

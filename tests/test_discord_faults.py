@@ -13,12 +13,12 @@ from contextlib import closing
 
 import pytest
 
-from bot.components import index_corpus
-from bot.discord_bot import DocbotClient
-from bot.discord_render import ERROR_TEXT, HELP_TEXT
-from bot.engine import Engine
-from bot.llm import LanguageModel, Message
-from bot.settings import Settings
+from docbot.components import index_corpus
+from docbot.discord.gate import Gate
+from docbot.discord.render import ERROR_TEXT, HELP_TEXT
+from docbot.engine.answer import Engine
+from docbot.engine.llm import LanguageModel, Message
+from docbot.settings import Settings
 from tests.bot_harness import (
     as_text,
     bot_settings,
@@ -289,9 +289,9 @@ def test_a_question_of_only_invisible_characters_gets_the_discord_help_not_the_c
 
 
 def test_the_cooldown_book_forgets_users_whose_cooldown_is_over():
-    client = DocbotClient(Settings(discord_cooldown_seconds=0.2))
-    assert all(client.cooldown_left(user_id) == 0 for user_id in range(1000))
-    assert client.cooldown_left(7) > 0  # still cooling down
+    gate = Gate(Settings(discord_cooldown_seconds=0.2))
+    assert all(gate.cooldown_left(user_id) == 0 for user_id in range(1000))
+    assert gate.cooldown_left(7) > 0  # still cooling down
     time.sleep(0.25)
-    assert client.cooldown_left(5000) == 0
-    assert len(client._asked_at) == 1  # the 1000 earlier askers were forgotten
+    assert gate.cooldown_left(5000) == 0
+    assert len(gate._asked_at) == 1  # the 1000 earlier askers were forgotten

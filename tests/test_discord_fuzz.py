@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.discord_render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, MESSAGE_LIMIT
+from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, finished_replies, running_bot, sent_bodies
 from tests.conftest import TINY_DOCS
 from tests.fake_discord import FakeDiscord

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.discord_render import BUSY_TEXT
+from docbot.discord.render import BUSY_TEXT
 from tests.bot_harness import bot_settings, build_test_engine, finished_replies, running_bot
 from tests.conftest import TINY_DOCS
 

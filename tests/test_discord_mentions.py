@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from bot.components import load_llm
-from bot.discord_render import ERROR_TEXT, MESSAGE_LIMIT
+from docbot.components import load_llm
+from docbot.discord.render import ERROR_TEXT, MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
 from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID

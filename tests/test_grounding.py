@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.answer_text import UNGROUNDED_LEAD, compose_answer
-from bot.evidence import Evidence, rank_evidence
-from bot.grounding import check_grounding
-from index.chunking import Chunk
-from index.search import Passage
+from docbot.engine.answer_text import UNGROUNDED_LEAD, compose_answer
+from docbot.engine.evidence import Evidence, rank_evidence
+from docbot.engine.grounding import check_grounding
+from docbot.index.chunking import Chunk
+from docbot.index.search import Passage
 
 FACTS = [
     Evidence("Olympus Mons on Mars is about 22 km high.", source=2, coverage=0.8, score=0.8),

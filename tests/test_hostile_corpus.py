@@ -6,11 +6,11 @@ import os
 import resource
 from pathlib import Path
 
-from index import builder as builder_module
-from index.builder import BuildEvents, build_index
-from index.chunking import ChunkingParams
-from index.documents import MAX_FILE_BYTES
-from index.store import IndexStore
+from docbot.index import builder as builder_module
+from docbot.index.builder import BuildEvents, build_index
+from docbot.index.chunking import ChunkingParams
+from docbot.index.documents import MAX_FILE_BYTES
+from docbot.index.store import IndexStore
 
 GOOD = {"good.md": "# Rivers\n\nThe Nile flows north into the Mediterranean Sea.\n"}
 

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.components import build_engine, open_retriever
-from bot.engine import MAX_QUESTION_CHARS
-from bot.errors import EmptyQuestionError
-from bot.prompt import SYSTEM_PROMPT
-from bot.settings import Settings
-from index.builder import build_index
-from index.chunking import ChunkingParams
-from index.store import IndexStore
+from docbot.components import build_engine, open_retriever
+from docbot.engine.answer import MAX_QUESTION_CHARS
+from docbot.engine.prompt import SYSTEM_PROMPT
+from docbot.errors import EmptyQuestionError
+from docbot.index.builder import build_index
+from docbot.index.chunking import ChunkingParams
+from docbot.index.store import IndexStore
+from docbot.settings import Settings
 
 PLANTED = {
     "library.md": (

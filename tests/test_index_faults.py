@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store as store_module
-from index.builder import build_index
-from index.chunking import ChunkingParams
-from index.errors import IndexCorruptError
-from index.store import IndexStore
+from docbot.index import store as store_module
+from docbot.index.builder import build_index
+from docbot.index.chunking import ChunkingParams
+from docbot.index.errors import IndexCorruptError
+from docbot.index.store import IndexStore
 from tests.conftest import run_docbot
 
 # Every filesystem step of IndexStore.write, in the order a build takes them.

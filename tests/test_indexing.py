@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import BuildEvents, build_index
-from index.chunking import ChunkingParams
-from index.errors import EmptyCorpusError, IndexBusyError
-from index.search import Retriever
-from index.store import IndexStore
+from docbot.index.builder import BuildEvents, build_index
+from docbot.index.chunking import ChunkingParams
+from docbot.index.errors import EmptyCorpusError, IndexBusyError
+from docbot.index.search import Retriever
+from docbot.index.store import IndexStore
 
 PARAMS = ChunkingParams()
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.components import index_corpus
-from bot.settings import Settings
+from docbot.components import index_corpus
+from docbot.settings import Settings
 from tests.conftest import REPO
 
 HEAVY = ("llama_cpp", "torch", "sentence_transformers", "faiss")
@@ -16,7 +16,7 @@ PROBE = f"""
 import runpy, sys
 sys.argv = ["docbot", *sys.argv[1:]]
 try:
-    runpy.run_module("bot", run_name="__main__")
+    runpy.run_module("docbot", run_name="__main__")
 finally:
     print("LOADED:" + ",".join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
 """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.components import index_corpus, make_embedder
-from bot.settings import Settings
+from docbot.components import index_corpus, make_embedder
+from docbot.settings import Settings
 from tests.conftest import TINY_DOCS
 
 

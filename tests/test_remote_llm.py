@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.components import build_engine, index_corpus, load_llm, open_retriever
-from bot.errors import ModelError
-from bot.settings import Settings
+from docbot.components import build_engine, index_corpus, load_llm, open_retriever
+from docbot.errors import ModelError
+from docbot.settings import Settings
 from tests.conftest import run_docbot
 from tests.fake_llm_server import StandInServer
 

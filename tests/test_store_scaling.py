@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.components import index_corpus, open_retriever
-from bot.settings import Settings
-from index.store import IndexStore
+from docbot.components import index_corpus, open_retriever
+from docbot.index.store import IndexStore
+from docbot.settings import Settings
 
 DIMENSION = 64
 

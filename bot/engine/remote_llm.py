@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 
-from bot.errors import ModelError
-from bot.llm import Message
+from docbot.engine.llm import Message
+from docbot.errors import ModelError
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 # Between two streamed pieces; a busy server may queue the request before the first one.

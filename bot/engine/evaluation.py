@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot.engine import Answer, Engine
-from bot.errors import DocbotError
+from docbot.engine.answer import Answer, Engine
+from docbot.errors import DocbotError
 
 CONTEXT_CHARS = 2000  # context hit: gold answer within this much of the sources, in rank order
 ANSWER_CHARS = 400  # answer accuracy: gold answer within an answer of at most this length

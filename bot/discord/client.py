@@ -1,7 +1,8 @@
 """`docbot discord`: a Discord bot that answers mentions and slash commands from the indexed documents.
 
 Thin front end: an event becomes `engine.answer(question)` on the answer queue's worker thread, and
-the streamed answer is shown by editing one message. Slash commands live in discord_commands.py.
+the streamed answer is shown by editing one message. Slash commands live in commands.py; both pass
+the same gate (gate.py).
 """
 
 from __future__ import annotations
@@ -10,25 +11,24 @@ import asyncio
 import logging
 import re
 import signal
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import discord
-import yarl
 from discord import app_commands
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
-from bot.answer_queue import AnswerQueue, QueueFullError
-from bot.discord_render import BUSY_TEXT, ERROR_TEXT, HELP_TEXT, render_answer, render_cooldown, render_position
-from bot.discord_stream import NO_PINGS, Send, StreamingReply
-from bot.engine import Answer, Engine, clean_question
-from bot.errors import DocbotError, EmptyQuestionError
-from bot.log_redaction import redact_logs
-from bot.prompt import Exchange
-from bot.settings import Settings
-from index.builder import BuildReport
+from docbot.discord.answer_queue import AnswerQueue, QueueFullError
+from docbot.discord.commands import add_commands
+from docbot.discord.gate import Gate, question_in
+from docbot.discord.log_redaction import redact_logs
+from docbot.discord.patches import patch_discord_py
+from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, render_answer, render_position
+from docbot.discord.stream import NO_PINGS, Send, StreamingReply
+from docbot.engine.answer import Answer, Engine
+from docbot.engine.prompt import Exchange
+from docbot.errors import DocbotError
+from docbot.index.builder import BuildReport
+from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
 
@@ -57,20 +57,16 @@ class DocbotClient(discord.Client):
     """The bot: gates events by channel, user and queue, then streams cited answers."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
-        # docbot never joins voice: skip discord.py's warnings about missing voice libraries.
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = True  # to read the question in a mention
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.settings = settings
         self.engine = engine
         self.queue = AnswerQueue(settings.discord_queue_size)
+        self.gate = Gate(settings)
         self.tree = app_commands.CommandTree(self)
         self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
         self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
-        self._asked_at: OrderedDict[int, float] = OrderedDict()  # user id -> when their last question was taken
-        from bot.discord_commands import add_commands
-
         add_commands(self)
 
     async def serve(self, token: str) -> None:
@@ -81,7 +77,7 @@ class DocbotClient(discord.Client):
         except discord.LoginFailure:
             raise DiscordLoginError("Discord rejected the bot token: check DISCORD_TOKEN (README › Discord)") from None
         if self.engine is None:
-            from bot.components import build_engine
+            from docbot.components import build_engine
 
             log.info("loading the index and the models")
             engine = await asyncio.to_thread(build_engine, self.settings)
@@ -95,17 +91,7 @@ class DocbotClient(discord.Client):
                 "enable the Message Content intent for the bot in the Discord Developer Portal (see README › Discord)"
             ) from None
 
-    async def login(self, token: str) -> None:
-        if self.settings.discord_api_base:
-            # Route.BASE is class-wide in discord.py: every REST and webhook call goes to this server.
-            Route.BASE = self.settings.discord_api_base.rstrip("/")
-        await super().login(token)
-
     async def setup_hook(self) -> None:
-        if self.settings.discord_api_base:
-            # A plain Client connects to discord.gg; take the gateway this API names instead.
-            _, url, _ = await self.http.get_bot_gateway()
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         if self.settings.discord_guild_ids:
             for guild_id in self.settings.discord_guild_ids:
                 guild = discord.Object(guild_id)
@@ -121,35 +107,10 @@ class DocbotClient(discord.Client):
         await self.queue.close()
         await super().close()
 
-    def answers_in(self, channel: object, guild_id: int | None) -> bool:
-        """Whether the configured allow lists let the bot answer in this channel."""
-        if guild_id is None:
-            return self.settings.discord_allow_dms
-        if self.settings.discord_guild_ids and guild_id not in self.settings.discord_guild_ids:
-            return False
-        if not self.settings.discord_channel_ids:
-            return True
-        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}  # a thread counts as its channel
-        return bool(ids & set(self.settings.discord_channel_ids))
-
-    def cooldown_left(self, user_id: int) -> float:
-        """Seconds until this user may ask again; 0 takes the question and starts their cooldown."""
-        now = time.monotonic()
-        cooldown = self.settings.discord_cooldown_seconds
-        left = self._asked_at.get(user_id, -1e9) + cooldown - now
-        if left > 0:
-            return left
-        # Oldest first: users whose cooldown is over are forgotten, so this holds only recent askers.
-        self._asked_at.pop(user_id, None)
-        while self._asked_at and next(iter(self._asked_at.values())) + cooldown <= now:
-            self._asked_at.popitem(last=False)
-        self._asked_at[user_id] = now
-        return 0.0
-
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or message.author.id == self.user.id:
             return
-        if not self.answers_in(message.channel, message.guild and message.guild.id):
+        if not self.gate.answers_in(message.channel, message.guild and message.guild.id):
             return
         parent = self._replied_answer(message)
         mentioned = any(user.id == self.user.id for user in message.mentions)
@@ -163,12 +124,9 @@ class DocbotClient(discord.Client):
 
     async def _respond(self, message: discord.Message, question: str, parent: int | None) -> None:
         """Reply to a message for the bot: the help, a cooldown notice, or the streamed answer."""
-        if not question:
-            await message.reply(HELP_TEXT, mention_author=False, allowed_mentions=NO_PINGS)
-            return
-        left = self.cooldown_left(message.author.id)
-        if left:
-            await message.reply(render_cooldown(left), mention_author=False, allowed_mentions=NO_PINGS)
+        turned_away = self.gate.turn_away(question, message.author.id)
+        if turned_away:
+            await message.reply(turned_away, mention_author=False, allowed_mentions=NO_PINGS)
             return
         try:
             send = await self._reply_target(message, question)
@@ -233,7 +191,7 @@ class DocbotClient(discord.Client):
 
     async def reindex(self) -> BuildReport:
         """Rebuild the index on the model's worker thread, then answer from it: no restart, no race."""
-        from bot.components import index_corpus, open_retriever
+        from docbot.components import index_corpus, open_retriever
 
         engine = self._engine()
 
@@ -283,14 +241,6 @@ class DocbotClient(discord.Client):
         return lambda text: message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
 
 
-def question_in(text: str) -> str:
-    """The question in a message or /ask option as the engine reads it; "" if nothing is asked."""
-    try:
-        return clean_question(text)
-    except EmptyQuestionError:
-        return ""  # the caller shows the Discord help, not the engine's command-line hint
-
-
 def log_refused_reply(exc: discord.HTTPException, channel_id: int | None, question: str) -> None:
     """One log line for a reply Discord refused: the channel, the HTTP status and Discord's own error."""
     log.error("could not reply in channel %s: %s (question %r)", channel_id, exc, question[:80])
@@ -301,10 +251,12 @@ def run_discord(settings: Settings) -> None:
     token = settings.discord_token.strip()
     if not token:
         raise DiscordLoginError("no Discord bot token: set DISCORD_TOKEN or [discord] token in the config file")
-    asyncio.run(_run_until_signal(DocbotClient(settings), token))
+    asyncio.run(_run_until_signal(settings, token))
 
 
-async def _run_until_signal(client: DocbotClient, token: str) -> None:
+async def _run_until_signal(settings: Settings, token: str) -> None:
+    await patch_discord_py(settings.discord_api_base, token)
+    client = DocbotClient(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: loop.create_task(client.close()))

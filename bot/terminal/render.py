@@ -14,9 +14,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from bot.engine import Answer
-from index.builder import BuildEvents
-from index.search import Passage
+from docbot.engine.answer import Answer
+from docbot.index.builder import BuildEvents
+from docbot.index.search import Passage
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

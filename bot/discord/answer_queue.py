@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.errors import DocbotError
+from docbot.errors import DocbotError
 
 T = TypeVar("T")
 PositionCallback = Callable[[int], None]  # called on the event loop; must not block

@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from index.chunking import split_sentences
-from index.embedder import Embedder
-from index.search import Passage
-from index.terms import content_terms
+from docbot.index.chunking import split_sentences
+from docbot.index.embedder import Embedder
+from docbot.index.search import Passage
+from docbot.index.terms import content_terms
 
 DENSE_CANDIDATES = 8  # the best sentences by words are re-scored by meaning (one small batch)
 LEXICAL_WEIGHT = 2.0  # against cosine similarity; tuned on a SQuAD-style benchmark

@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.answer_text import compose_answer
-from bot.errors import EmptyQuestionError
-from bot.evidence import pack_evidence, rank_evidence
-from bot.llm import LanguageModel
-from bot.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
-from bot.refusal import RefusalPolicy
-from index.search import Passage, Retriever
+from docbot.engine.answer_text import compose_answer
+from docbot.engine.evidence import pack_evidence, rank_evidence
+from docbot.engine.llm import LanguageModel
+from docbot.engine.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
+from docbot.engine.refusal import RefusalPolicy
+from docbot.errors import EmptyQuestionError
+from docbot.index.search import Passage, Retriever
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bounded
 

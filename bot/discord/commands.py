@@ -3,50 +3,61 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 from discord import app_commands
 
-from bot.answer_queue import QueueFullError
-from bot.discord_bot import question_in
-from bot.discord_render import (
+from docbot.discord.answer_queue import QueueFullError
+from docbot.discord.gate import Gate, question_in
+from docbot.discord.render import (
     BUSY_TEXT,
     ERROR_TEXT,
     HELP_TEXT,
     NOT_ADMIN_TEXT,
-    render_cooldown,
     render_question,
     render_reindexed,
     render_sources,
 )
-from bot.discord_stream import NO_PINGS
-from bot.errors import DocbotError
-
-if TYPE_CHECKING:
-    from bot.discord_bot import DocbotClient
+from docbot.discord.stream import NO_PINGS, Send
+from docbot.engine.answer import Answer
+from docbot.errors import DocbotError
+from docbot.index.builder import BuildReport
+from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
 NOT_HERE_TEXT = "I don't answer in this channel."
 
 
-def add_commands(client: DocbotClient) -> None:
+class CommandHost(Protocol):
+    """What the slash commands use of the bot (client.DocbotClient)."""
+
+    settings: Settings
+    gate: Gate
+    tree: app_commands.CommandTree
+    last_answers: dict[int, Answer]
+
+    async def answer(
+        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+    ) -> Answer | None: ...
+
+    async def reindex(self) -> BuildReport: ...
+
+
+def add_commands(client: CommandHost) -> None:
     """Register the slash commands on the client's command tree."""
     tree = client.tree
 
     @tree.command(name="ask", description="Ask a question about the documents")
     @app_commands.describe(question="What do you want to know?")
     async def ask(interaction: discord.Interaction, question: str) -> None:
-        if not client.answers_in(interaction.channel, interaction.guild_id):
+        if not client.gate.answers_in(interaction.channel, interaction.guild_id):
             await _tell(interaction, NOT_HERE_TEXT)
             return
         question = question_in(question)
-        if not question:
-            await _tell(interaction, HELP_TEXT)
-            return
-        left = client.cooldown_left(interaction.user.id)
-        if left:
-            await _tell(interaction, render_cooldown(left))
+        turned_away = client.gate.turn_away(question, interaction.user.id)
+        if turned_away:
+            await _tell(interaction, turned_away)
             return
         await interaction.response.defer(thinking=True)  # Discord's 3-second deadline
 

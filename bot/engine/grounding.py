@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.terms import content_terms, names, numbers
+from docbot.index.terms import content_terms, names, numbers
 
 MAX_UNSUPPORTED_SHARE = 0.34  # of an answer's other content words, this share may be paraphrase
 

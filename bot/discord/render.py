@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from discord.utils import escape_markdown
 
-from bot.engine import Answer
-from index.search import Passage
+from docbot.engine.answer import Answer
+from docbot.index.search import Passage
 
 MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
 STREAM_CURSOR = " ▌"

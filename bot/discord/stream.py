@@ -10,7 +10,7 @@ from typing import Protocol
 
 import discord
 
-from bot.discord_render import MESSAGE_LIMIT, THINKING_TEXT, render_progress
+from docbot.discord.render import MESSAGE_LIMIT, THINKING_TEXT, render_progress
 
 log = logging.getLogger("docbot.discord")
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.evidence import Evidence
+from docbot.engine.evidence import Evidence
 
 # Kept short and fixed so llama.cpp reuses its cached state for this prefix on every question.
 SYSTEM_PROMPT = (

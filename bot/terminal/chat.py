@@ -2,42 +2,41 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
-from bot.engine import Answer, Engine
-from bot.errors import EmptyQuestionError
-from bot.prompt import Exchange
+from docbot.engine.answer import Answer, Engine
+from docbot.engine.prompt import Exchange
+from docbot.errors import EmptyQuestionError
+from docbot.terminal import render
 
 PROMPT = "? "
 QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
 HELP = "Ask a question about the documents. /sources shows the passages behind the last answer, /quit leaves."
 
 
-def run_chat(engine: Engine, terminal: ModuleType) -> None:
+def run_chat(engine: Engine) -> None:
     """Read questions until end of input or /quit; follow-ups see the previous exchange."""
-    terminal.err.print(f"[dim]{HELP}[/dim]")
+    render.err.print(f"[dim]{HELP}[/dim]")
     last: Answer | None = None
     while True:
         try:
             line = input(PROMPT).strip()
         except (EOFError, KeyboardInterrupt):
-            terminal.err.print()
+            render.err.print()
             return
         if line.lower() in QUIT_WORDS:
             return
         if line in {"/help", "help"}:
-            terminal.err.print(HELP)
+            render.err.print(HELP)
             continue
         if line == "/sources":
-            terminal.print_passages(last.sources if last else [])
+            render.print_passages(last.sources if last else [])
             continue
         if not line:
             continue
         history = [Exchange(last.question, last.text)] if last and last.answered else []
         try:
-            with terminal.streaming_answer() as on_token:
+            with render.streaming_answer() as on_token:
                 last = engine.answer(line, on_token=on_token, history=history)
         except EmptyQuestionError as exc:
-            terminal.err.print(f"[yellow]{exc}[/yellow]")
+            render.err.print(f"[yellow]{exc}[/yellow]")
             continue
-        terminal.print_answer(last)
+        render.print_answer(last)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.evidence import Evidence
-from bot.grounding import check_grounding
-from index.terms import content_terms
+from docbot.engine.evidence import Evidence
+from docbot.engine.grounding import check_grounding
+from docbot.index.terms import content_terms
 
 _CITATION = re.compile(r"\s*\[(\d{1,2})\]")
 UNGROUNDED_LEAD = "The documents say: "
