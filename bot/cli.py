@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from docbot.errors import DocbotError
+from docbot.settings import Settings, load_settings
 
 app = typer.Typer(
     name="docbot",
@@ -56,14 +57,14 @@ ModelOpt = Annotated[
 ]
 TopKOpt = Annotated[
     int | None,
-    typer.Option("-k", "--top-k", min=1, max=50, help="How many passages to retrieve.", show_default="5"),
+    typer.Option(
+        "-k", "--top-k", min=1, max=50, help="How many passages to retrieve.", show_default=str(Settings.top_k)
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
-def _settings(config: Path | None = None, **overrides: object):
-    from docbot.settings import load_settings
-
+def _settings(config: Path | None = None, **overrides: object) -> Settings:
     return load_settings(config, **overrides)
 
 

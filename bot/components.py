@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TYPE_CHECKING, TypeVar
+
 from docbot.engine.answer import Engine, EngineOptions
 from docbot.engine.llm import LanguageModel, LlamaCppModel
 from docbot.engine.refusal import RefusalPolicy
@@ -13,6 +16,11 @@ from docbot.index.search import Retriever
 from docbot.index.store import IndexStore
 from docbot.settings import Settings
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Options = TypeVar("Options", bound="DataclassInstance")
+
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder; its model loads on first use."""
@@ -20,10 +28,12 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def make_store(settings: Settings) -> IndexStore:
+    """The configured index folder."""
     return IndexStore(settings.resolved_index_dir(), settings.approximate_above)
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
+    """How the configured index cuts documents."""
     return ChunkingParams(max_chars=settings.chunk_chars, overlap_sentences=settings.chunk_overlap_sentences)
 
 
@@ -50,22 +60,16 @@ def load_llm(settings: Settings) -> LanguageModel:
     raise ConfigError(f"unknown llm_backend {settings.llm_backend!r}: use 'llama-cpp' or 'openai'")
 
 
-def engine_options(settings: Settings) -> EngineOptions:
-    return EngineOptions(
-        top_k=settings.top_k,
-        prompt_chars=settings.prompt_chars,
-        answer_sentences=settings.answer_sentences,
-        max_answer_tokens=settings.max_answer_tokens,
-        max_answer_chars=settings.max_answer_chars,
-        max_answer_lines=settings.max_answer_lines,
-        temperature=settings.temperature,
-    )
+def from_settings(options: type[Options], settings: Settings) -> Options:
+    """An options dataclass whose every field is the setting of the same name."""
+    return options(**{field.name: getattr(settings, field.name) for field in dataclasses.fields(options)})
 
 
 def build_engine(settings: Settings, retriever: Retriever | None = None, llm: LanguageModel | None = None) -> Engine:
     """The answer engine; pass components to reuse ones already loaded."""
-    retriever = retriever or open_retriever(settings)
-    refusal = RefusalPolicy(
-        min_coverage=settings.refuse_below_coverage, min_similarity=settings.refuse_below_similarity
+    return Engine(
+        retriever or open_retriever(settings),
+        llm or load_llm(settings),
+        from_settings(EngineOptions, settings),
+        from_settings(RefusalPolicy, settings),
     )
-    return Engine(retriever, llm or load_llm(settings), engine_options(settings), refusal)

@@ -23,7 +23,8 @@ ENV_PREFIX = "DOCBOT_"
 
 @dataclass(frozen=True)
 class Settings:
-    """Every tunable of docbot. Empty model names mean "the packaged default"."""
+    """Every tunable of docbot, and the one place its default is written. Empty model names mean
+    "the packaged default". components.py hands the values to the classes that use them."""
 
     corpus: Path = Path("corpus")
     index_dir: Path | None = None  # None: a per-corpus folder in the user cache dir
@@ -47,7 +48,7 @@ class Settings:
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
-    approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF)
+    approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF; see store.py)
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global

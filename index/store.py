@@ -36,10 +36,10 @@ MANIFEST_FILE = "manifest.json"
 CHUNKS_FILE = "chunks.jsonl"
 EMBEDDINGS_FILE = "embeddings.npy"
 VECTORS_FILE = "vectors.faiss"
-# Above this many vectors the store switches from exact search to an inverted-file index (IVF):
-# it built 1M vectors in 3 minutes on 2 busy cores, where HNSW takes tens of minutes, and
-# probing IVF_PROBED_LISTS of ~2*sqrt(n) lists keeps recall@10 above 0.95 (scripts/bench.py).
-APPROXIMATE_ABOVE = 100_000
+# Above `approximate_above` vectors (a setting) the store switches from exact search to an
+# inverted-file index (IVF): it built 1M vectors in 3 minutes on 2 busy cores, where HNSW takes
+# tens of minutes, and probing IVF_PROBED_LISTS of ~2*sqrt(n) lists keeps recall@10 above 0.95
+# (scripts/bench.py).
 # One question is one small search: a second OpenMP thread only adds waiting, and on a busy
 # machine made exact search over 100k vectors 3x slower (45 vs 14 ms).
 SEARCH_THREADS = 1
@@ -110,7 +110,7 @@ class StoredIndex:
 class IndexStore:
     """Reads and atomically replaces the index kept in one folder."""
 
-    def __init__(self, root: Path, approximate_above: int = APPROXIMATE_ABOVE) -> None:
+    def __init__(self, root: Path, approximate_above: int) -> None:
         self.root = Path(root)
         self.approximate_above = approximate_above
 

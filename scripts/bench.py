@@ -113,7 +113,7 @@ def bench_warm(work: Path, n_retrieve: int, n_answer: int) -> dict[str, float]:
     settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
     retriever = open_retriever(settings, make_embedder(settings))
     asked = questions(max(n_retrieve, n_answer))
-    retriever.search(asked[0])  # loads the model and BM25
+    retriever.search(asked[0], settings.top_k)  # loads the model and BM25
     retrieve_ms = [1000 * timed(lambda q=q: retriever.search(q, settings.top_k)) for q in asked[:n_retrieve]]
     engine = build_engine(settings, retriever, load_llm(settings))
     engine.answer(asked[0])

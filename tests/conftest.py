@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from docbot.components import chunking_params, index_corpus, load_llm, make_embedder
+from docbot.engine.llm import LanguageModel
+from docbot.index.embedder import Embedder
+from docbot.index.store import IndexStore
+from docbot.settings import Settings
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -25,23 +31,27 @@ TINY_DOCS = {
 }
 
 
-@pytest.fixture(scope="session")
-def embedder():
-    """The packaged all-MiniLM-L6-v2, loaded once."""
-    from docbot.index.embedder import Embedder
+DEFAULTS = Settings()
+CHUNKING = chunking_params(DEFAULTS)  # the default chunking, for tests that call build_index
 
-    model = Embedder()
+
+def store_at(path: Path) -> IndexStore:
+    """An index store in `path` with the default settings."""
+    return IndexStore(path, DEFAULTS.approximate_above)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded once."""
+    model = make_embedder(DEFAULTS)
     model.embed(["warm up"])
     return model
 
 
 @pytest.fixture(scope="session")
-def llm():
+def llm() -> LanguageModel:
     """The packaged SmolLM2-135M GGUF, loaded once."""
-    from docbot.engine.llm import LlamaCppModel
-    from docbot.settings import Settings
-
-    return LlamaCppModel(threads=Settings().resolved_threads())
+    return load_llm(DEFAULTS)
 
 
 @pytest.fixture
@@ -68,9 +78,6 @@ def tiny_corpus(write_corpus) -> Path:
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory, embedder) -> Path:
     """The shipped corpus indexed once into a temporary index folder; returns that folder."""
-    from docbot.components import index_corpus
-    from docbot.settings import Settings
-
     index_dir = tmp_path_factory.mktemp("shipped-index")
     corpus = tmp_path_factory.mktemp("shipped-corpus")
     shutil.copytree(SHIPPED_CORPUS, corpus, dirs_exist_ok=True)

@@ -10,10 +10,8 @@ import pytest
 
 from docbot.components import build_engine, open_retriever
 from docbot.index.builder import build_index
-from docbot.index.chunking import ChunkingParams
-from docbot.index.store import IndexStore
 from docbot.settings import Settings
-from tests.conftest import REPO, run_docbot
+from tests.conftest import CHUNKING, REPO, run_docbot, store_at
 
 PARTS = {
     "pumps.md": "# Pumps\n\nThe circulation pump moves coolant through the engine block at high pressure.\n",
@@ -28,7 +26,7 @@ def parts_engine(tmp_path_factory, embedder, llm):
     for name, text in PARTS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     index_dir = tmp_path_factory.mktemp("parts-index")
-    build_index(corpus, IndexStore(index_dir), embedder, ChunkingParams())
+    build_index(corpus, store_at(index_dir), embedder, CHUNKING)
     settings = Settings(index_dir=index_dir, top_k=3)
     return build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
 

@@ -188,7 +188,7 @@ def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_
     settings, engine = tiny
     model = FailingModel(llm)
     model.failures = 1
-    engine = Engine(engine.retriever, model, engine.options)
+    engine = Engine(engine.retriever, model, engine.options, engine.refusal)
 
     async def scenario():
         async with running_bot(settings, engine) as server:

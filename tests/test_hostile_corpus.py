@@ -8,9 +8,8 @@ from pathlib import Path
 
 from docbot.index import builder as builder_module
 from docbot.index.builder import BuildEvents, build_index
-from docbot.index.chunking import ChunkingParams
 from docbot.index.documents import MAX_FILE_BYTES
-from docbot.index.store import IndexStore
+from tests.conftest import CHUNKING, store_at
 
 GOOD = {"good.md": "# Rivers\n\nThe Nile flows north into the Mediterranean Sea.\n"}
 
@@ -19,9 +18,9 @@ def build(corpus: Path, tmp_path: Path, embedder):
     warnings: list[str] = []
     report = build_index(
         corpus,
-        IndexStore(tmp_path / "index"),
+        store_at(tmp_path / "index"),
         embedder,
-        ChunkingParams(),
+        CHUNKING,
         events=BuildEvents(on_warning=warnings.append),
     )
     return report, warnings
@@ -34,7 +33,7 @@ def test_invalid_utf8_is_indexed_as_legacy_text(write_corpus, tmp_path, embedder
     report, _ = build(corpus, tmp_path, embedder)
 
     assert "latin1.txt" in report.added
-    texts = [c.text for c in IndexStore(tmp_path / "index").load().chunks if c.doc == "latin1.txt"]
+    texts = [c.text for c in store_at(tmp_path / "index").load().chunks if c.doc == "latin1.txt"]
     assert "Café crème" in texts[0]
 
 
@@ -49,7 +48,7 @@ def test_symlinks_out_of_the_corpus_are_not_followed(write_corpus, tmp_path, emb
 
     report, _ = build(corpus, tmp_path, embedder)
 
-    chunks = IndexStore(tmp_path / "index").load().chunks
+    chunks = store_at(tmp_path / "index").load().chunks
     assert not any("hunter2" in c.text for c in chunks)
     assert sorted(report.added) == ["alias.md", "good.md"]
 
@@ -111,4 +110,4 @@ def test_file_changing_during_the_build_is_picked_up_next_time(write_corpus, tmp
     report, _ = build(corpus, tmp_path, embedder)
 
     assert report.changed == ["good.md"]
-    assert "Amazon" in IndexStore(tmp_path / "index").load().chunks[0].text
+    assert "Amazon" in store_at(tmp_path / "index").load().chunks[0].text

@@ -13,9 +13,8 @@ from docbot.engine.answer import MAX_QUESTION_CHARS
 from docbot.engine.prompt import SYSTEM_PROMPT
 from docbot.errors import EmptyQuestionError
 from docbot.index.builder import build_index
-from docbot.index.chunking import ChunkingParams
-from docbot.index.store import IndexStore
 from docbot.settings import Settings
+from tests.conftest import CHUNKING, store_at
 
 PLANTED = {
     "library.md": (
@@ -47,7 +46,7 @@ def planted(tmp_path_factory, embedder, llm):
     for name, text in PLANTED.items():
         (corpus / name).write_text(text)
     index_dir = tmp_path_factory.mktemp("planted-index")
-    build_index(corpus, IndexStore(index_dir), embedder, ChunkingParams())
+    build_index(corpus, store_at(index_dir), embedder, CHUNKING)
     settings = Settings(index_dir=index_dir, prompt_chars=PROMPT_CHARS)
     model = RecordingModel(llm)
     return build_engine(settings, retriever=open_retriever(settings, embedder), llm=model), model

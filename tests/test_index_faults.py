@@ -11,10 +11,9 @@ import pytest
 
 from docbot.index import store as store_module
 from docbot.index.builder import build_index
-from docbot.index.chunking import ChunkingParams
 from docbot.index.errors import IndexCorruptError
 from docbot.index.store import IndexStore
-from tests.conftest import run_docbot
+from tests.conftest import CHUNKING, run_docbot, store_at
 
 # Every filesystem step of IndexStore.write, in the order a build takes them.
 WRITE_STEPS = [
@@ -47,8 +46,8 @@ def fail_on_call(monkeypatch, owner, name: str, at: int) -> None:
 
 @pytest.fixture
 def built(tiny_corpus, tmp_path, embedder) -> tuple[Path, IndexStore]:
-    store = IndexStore(tmp_path / "index")
-    build_index(tiny_corpus, store, embedder, ChunkingParams())
+    store = store_at(tmp_path / "index")
+    build_index(tiny_corpus, store, embedder, CHUNKING)
     return tiny_corpus, store
 
 
@@ -61,7 +60,7 @@ def test_build_killed_at_any_write_step_keeps_previous_index(built, embedder, mo
 
     fail_on_call(monkeypatch, owner, name, at)
     try:
-        build_index(corpus, store, embedder, ChunkingParams())
+        build_index(corpus, store, embedder, CHUNKING)
         crashed = False
     except InjectedFault:
         crashed = True
@@ -135,9 +134,9 @@ def test_old_generation_survives_one_swap_for_readers_mid_load(built, embedder):
     corpus, store = built
     first = store.current_path()
     (corpus / "space.md").write_text("# Venus\n\nVenus spins backwards.\n")
-    build_index(corpus, store, embedder, ChunkingParams())
+    build_index(corpus, store, embedder, CHUNKING)
     assert first.is_dir() and store.current_path() != first
     (corpus / "space.md").write_text("# Venus\n\nVenus has no moons.\n")
-    build_index(corpus, store, embedder, ChunkingParams())
+    build_index(corpus, store, embedder, CHUNKING)
     assert not first.exists()
     assert sorted(os.listdir(store.root)).count("CURRENT") == 1

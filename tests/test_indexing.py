@@ -8,20 +8,18 @@ from pathlib import Path
 import pytest
 
 from docbot.index.builder import BuildEvents, build_index
-from docbot.index.chunking import ChunkingParams
 from docbot.index.errors import EmptyCorpusError, IndexBusyError
 from docbot.index.search import Retriever
 from docbot.index.store import IndexStore
-
-PARAMS = ChunkingParams()
+from tests.conftest import CHUNKING, store_at
 
 
 def build(corpus: Path, store: IndexStore, embedder, **kwargs):
-    return build_index(corpus, store, embedder, PARAMS, **kwargs)
+    return build_index(corpus, store, embedder, CHUNKING, **kwargs)
 
 
 def test_search_finds_the_passage_that_answers(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     report = build(tiny_corpus, store, embedder)
     assert sorted(report.added) == ["animals/cats.md", "animals/owls.txt", "space.md"]
 
@@ -33,7 +31,7 @@ def test_search_finds_the_passage_that_answers(tiny_corpus, tmp_path, embedder):
 
 
 def test_rebuild_embeds_only_the_changed_file(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     build(tiny_corpus, store, embedder)
     (tiny_corpus / "space.md").write_text("# Mars\n\nMars has two moons, Phobos and Deimos.\n\nIt is red.\n")
     before = embedder.embedded_count
@@ -48,7 +46,7 @@ def test_rebuild_embeds_only_the_changed_file(tiny_corpus, tmp_path, embedder):
 
 
 def test_unchanged_corpus_embeds_nothing_and_writes_nothing(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     build(tiny_corpus, store, embedder)
     generation = store.current_path()
     before = embedder.embedded_count
@@ -61,7 +59,7 @@ def test_unchanged_corpus_embeds_nothing_and_writes_nothing(tiny_corpus, tmp_pat
 
 
 def test_rebuild_flag_re_embeds_everything(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     build(tiny_corpus, store, embedder)
     before = embedder.embedded_count
 
@@ -71,7 +69,7 @@ def test_rebuild_flag_re_embeds_everything(tiny_corpus, tmp_path, embedder):
 
 
 def test_deleted_file_disappears_from_the_index(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     build(tiny_corpus, store, embedder)
     (tiny_corpus / "animals" / "owls.txt").unlink()
 
@@ -86,7 +84,7 @@ def test_deleted_file_disappears_from_the_index(tiny_corpus, tmp_path, embedder)
 def test_failed_write_leaves_previous_index_usable(tiny_corpus, tmp_path, embedder, monkeypatch):
     import faiss
 
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     build(tiny_corpus, store, embedder)
     (tiny_corpus / "space.md").write_text("# Venus\n\nVenus is the hottest planet.\n")
 
@@ -107,14 +105,14 @@ def test_failed_write_leaves_previous_index_usable(tiny_corpus, tmp_path, embedd
 
 
 def test_manifest_records_how_the_index_was_built(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     build(tiny_corpus, store, embedder)
 
     manifest = json.loads((store.current_path() / "manifest.json").read_text())
 
     assert manifest["embedder"] == embedder.name
     assert manifest["dimension"] == 384
-    assert manifest["chunking"] == PARAMS.as_dict()
+    assert manifest["chunking"] == CHUNKING.as_dict()
     assert len(manifest["files"]["space.md"]["sha256"]) == 64
     assert manifest["format_version"] >= 1
 
@@ -125,7 +123,7 @@ def test_binary_and_broken_files_are_skipped_with_a_warning(write_corpus, tmp_pa
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (corpus / "empty.md").write_bytes(b"")
     warnings: list[str] = []
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
 
     report = build(corpus, store, embedder, events=BuildEvents(on_warning=warnings.append))
 
@@ -149,7 +147,7 @@ def test_html_pdf_and_nested_markdown_are_indexed(write_corpus, tmp_path, embedd
     writer.add_blank_page(width=200, height=200)
     with (corpus / "blank.pdf").open("wb") as handle:
         writer.write(handle)
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
 
     report = build(corpus, store, embedder)
 
@@ -163,11 +161,11 @@ def test_html_pdf_and_nested_markdown_are_indexed(write_corpus, tmp_path, embedd
 def test_empty_corpus_is_an_error(write_corpus, tmp_path, embedder):
     corpus = write_corpus({"image.png": "not a document"})
     with pytest.raises(EmptyCorpusError, match="no .txt, .md, .pdf or .html"):
-        build(corpus, IndexStore(tmp_path / "index"), embedder)
+        build(corpus, store_at(tmp_path / "index"), embedder)
 
 
 def test_second_concurrent_build_is_refused(tiny_corpus, tmp_path, embedder):
-    store = IndexStore(tmp_path / "index")
+    store = store_at(tmp_path / "index")
     with store.lock():
         with pytest.raises(IndexBusyError, match="another `docbot index`"):
             build(tiny_corpus, store, embedder)

@@ -21,13 +21,15 @@ MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bou
 
 @dataclass(frozen=True)
 class EngineOptions:
-    top_k: int = 5
-    prompt_chars: int = 450  # character budget for the evidence sentences in the prompt
-    answer_sentences: int = 2  # at most this many evidence sentences reach the model
-    max_answer_tokens: int = 32
-    max_answer_chars: int = 400
-    max_answer_lines: int = 1  # the model's reply is cut after this many lines (0 = no limit)
-    temperature: float = 0.0
+    """How much the engine retrieves, shows the model and lets it write (settings of the same names)."""
+
+    top_k: int
+    prompt_chars: int  # character budget for the evidence sentences in the prompt
+    answer_sentences: int  # at most this many evidence sentences reach the model
+    max_answer_tokens: int
+    max_answer_chars: int
+    max_answer_lines: int  # the model's reply is cut after this many lines (0 = no limit)
+    temperature: float
 
 
 @dataclass
@@ -57,16 +59,12 @@ class Engine:
     from them, and keeps only what the sources back: a grounded answer, a quote, or a refusal."""
 
     def __init__(
-        self,
-        retriever: Retriever,
-        llm: LanguageModel,
-        options: EngineOptions | None = None,
-        refusal: RefusalPolicy | None = None,
+        self, retriever: Retriever, llm: LanguageModel, options: EngineOptions, refusal: RefusalPolicy
     ) -> None:
         self.retriever = retriever
         self.llm = llm
-        self.options = options or EngineOptions()
-        self.refusal = refusal or RefusalPolicy()
+        self.options = options
+        self.refusal = refusal
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """Retrieval only: the ranked passages for a question."""

