@@ -7,6 +7,7 @@ Heavy modules (torch, llama.cpp, faiss) are imported inside the commands that ne
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,8 @@ import typer
 
 from docbot.errors import DocbotError
 from docbot.settings import Settings, load_settings
+
+INTERRUPTED = 130  # exit status after Ctrl+C, as shells report a SIGINT
 
 app = typer.Typer(
     name="docbot",
@@ -78,14 +81,14 @@ def index(
 ) -> None:
     """Index the corpus: chunk and embed new or changed files, drop removed ones."""
     from docbot.components import index_corpus, make_embedder
-    from docbot.terminal import render as terminal
+    from docbot.terminal import render
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder)
-    progress, events = terminal.build_progress()
+    progress, events = render.build_progress()
     with progress:
         report = index_corpus(settings, make_embedder(settings), rebuild, events)
     state = "index updated" if report.written else "index already up to date"
-    terminal.err.print(f"{state}: {report.summary()}  [dim]({settings.resolved_index_dir()})[/dim]")
+    render.err.print(f"{state}: {report.summary()}  [dim]({settings.resolved_index_dir()})[/dim]")
 
 
 @app.command()
@@ -101,16 +104,16 @@ def search(
     """Show the passages that best match a question (retrieval only, no language model)."""
     from docbot.components import open_retriever
     from docbot.engine.answer import clean_question
-    from docbot.terminal import render as terminal
+    from docbot.terminal import render
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, top_k=top_k)
     question = clean_question(question)
     passages = open_retriever(settings).search(question, settings.top_k)
     if json_output:
         passages_json = [p.to_json(n) for n, p in enumerate(passages, start=1)]
-        terminal.print_json({"question": question, "passages": passages_json})
+        render.print_json({"question": question, "passages": passages_json})
     else:
-        terminal.print_passages(passages)
+        render.print_passages(passages)
 
 
 @app.command()
@@ -133,7 +136,7 @@ def ask(
     """Answer a question from the documents, citing the passages used as [1], [2]..."""
     from docbot.components import build_engine
     from docbot.engine.answer import clean_question
-    from docbot.terminal import render as terminal
+    from docbot.terminal import render
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
     if question is None and not json_output:
@@ -142,18 +145,17 @@ def ask(
         )
     if question is not None:
         clean_question(question)  # an empty question fails before any model loads
-    engine = build_engine(settings)
-    if question is None:
-        for line in sys.stdin:
-            if line.strip():
-                terminal.print_json(engine.answer(line).to_json())
-        return
-    if json_output:
-        terminal.print_json(engine.answer(question).to_json())
-        return
-    with terminal.streaming_answer() as on_token:
-        answer = engine.answer(question, on_token=on_token)
-    terminal.print_answer(answer)
+    with closing(build_engine(settings)) as engine:
+        if question is None:
+            for line in sys.stdin:
+                if line.strip():
+                    render.print_json(engine.answer(line).to_json())
+        elif json_output:
+            render.print_json(engine.answer(question).to_json())
+        else:
+            with render.streaming_answer() as on_token:
+                answer = engine.answer(question, on_token=on_token)
+            render.print_answer(answer)
 
 
 @app.command()
@@ -170,7 +172,8 @@ def chat(
     from docbot.terminal.chat import run_chat
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
-    run_chat(build_engine(settings))
+    with closing(build_engine(settings)) as engine:
+        run_chat(engine)
 
 
 @app.command(name="eval")
@@ -191,21 +194,21 @@ def evaluate(
     """Measure retrieval, answers and refusals on a QA benchmark (indexes the corpus if needed)."""
     from docbot.components import build_engine, index_corpus, make_embedder, open_retriever
     from docbot.engine.evaluation import load_questions, run_eval, summarize
-    from docbot.terminal import render as terminal
+    from docbot.terminal import render
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
     bench = load_questions(questions, limit)
     embedder_model = make_embedder(settings)
-    progress, events = terminal.build_progress()
+    progress, events = render.build_progress()
     with progress:
         index_corpus(settings, embedder_model, events=events)
     engine = build_engine(settings, open_retriever(settings, embedder_model))
-    with terminal.question_progress(len(bench)) as on_done:
+    with closing(engine), render.question_progress(len(bench)) as on_done:
         report = summarize(run_eval(engine, bench, on_done))
     if json_output:
-        terminal.print_json(report.to_json())
+        render.print_json(report.to_json())
     else:
-        terminal.print_table(f"docbot eval: {questions}", report.rows())
+        render.print_table(f"docbot eval: {questions}", report.rows())
 
 
 @app.command()
@@ -233,12 +236,13 @@ def discord(
 
 
 def main() -> None:
-    """Console entry point: named errors become one line on stderr and exit status 1."""
+    """Console entry point: named errors become one line on stderr and exit status 1; Ctrl+C, 130."""
     try:
         app(prog_name="docbot")
     except DocbotError as exc:
         sys.stderr.write(f"docbot: error: {exc}\n")
         sys.exit(1)
-    except KeyboardInterrupt:
-        sys.stderr.write("docbot: interrupted\n")
-        sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:  # typer turns Ctrl+C into this exit status, silently
+            sys.stderr.write("docbot: interrupted\n")
+        raise

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from docbot.index.chunking import Chunk, ChunkingParams, chunk_paragraphs
-from docbot.index.documents import CorpusFile, UnreadableFileError, file_sha256, find_corpus_files, read_paragraphs
+from docbot.index.documents import (
+    CorpusFile,
+    UnreadableFileError,
+    cannot_read,
+    file_sha256,
+    find_corpus_files,
+    read_paragraphs,
+)
 from docbot.index.embedder import Embedder
 from docbot.index.errors import EmptyCorpusError, IndexCorruptError
 from docbot.index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
@@ -64,9 +71,11 @@ def build_index(
     with store.lock():
         previous = None if rebuild else _reusable(store, embedder, chunking, events)
         old_files = previous.manifest.files if previous else {}
-        files = find_corpus_files(corpus)
-        if not files:
+        files, unreadable = find_corpus_files(corpus)
+        if not files and not unreadable:
             raise EmptyCorpusError(f"no .txt, .md, .pdf or .html files in {corpus}")
+        for relpath, reason in unreadable:
+            _skip(report, events, relpath, reason)
 
         entries: dict[str, FileEntry] = {}
         kept: list[tuple[str, list[Chunk], np.ndarray | None]] = []
@@ -79,7 +88,7 @@ def build_index(
                     else file_sha256(item.path)
                 )
             except OSError as exc:
-                _skip(report, events, item.relpath, f"cannot read: {exc.strerror or exc}")
+                _skip(report, events, item.relpath, cannot_read(exc))
                 continue
             if previous and old and old.sha256 == sha:
                 rows = previous.chunks_of(item.relpath)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from docbot.index.documents import Paragraph
+from docbot.index.documents import Location, Paragraph
 
 # all-MiniLM-L6-v2 reads 256 word pieces; English averages ~4.5 characters a piece, so
 # ~1000 characters is the hard ceiling. The default stays well under it.
@@ -32,12 +33,22 @@ class Chunk:
     doc: str  # path relative to the corpus
     chunk: int  # ordinal within the document, from 0
     heading: str
-    location: str
+    location: Location | None
     text: str
 
     def embedding_text(self) -> str:
         """What the embedder and BM25 see: the heading gives a passage its topic."""
         return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+    def to_json(self) -> dict[str, Any]:
+        """The chunk as one line of the store's chunks.jsonl."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        """A chunk read back from chunks.jsonl."""
+        location = data["location"]
+        return cls(**{**data, "location": Location(**location) if location else None})
 
 
 def split_sentences(text: str) -> list[str]:
@@ -50,13 +61,14 @@ def chunk_paragraphs(doc: str, paragraphs: Iterable[Paragraph], params: Chunking
     max_chars = min(params.max_chars, HARD_MAX_CHARS)
     chunks: list[Chunk] = []
     pieces: list[str] = []
-    locations: list[str] = []
+    locations: list[Location] = []
     heading = ""
 
     def flush() -> None:
         if pieces:
             text = " ".join(pieces)
-            chunks.append(Chunk(doc, len(chunks), heading, _span(locations), text))
+            span = locations[0].to(locations[-1]) if locations else None
+            chunks.append(Chunk(doc, len(chunks), heading, span, text))
         pieces.clear()
         locations.clear()
 
@@ -68,7 +80,8 @@ def chunk_paragraphs(doc: str, paragraphs: Iterable[Paragraph], params: Chunking
             if pieces and len(" ".join(pieces)) + 1 + len(part) > max_chars:
                 flush()
             pieces.append(part)
-            locations.append(paragraph.location)
+            if paragraph.location:
+                locations.append(paragraph.location)
     flush()
     return chunks
 
@@ -96,25 +109,14 @@ def _fit(text: str, max_chars: int, overlap: int) -> list[str]:
 def _hard_wrap(sentence: str, max_chars: int) -> list[str]:
     """A sentence longer than max_chars, cut at spaces (or anywhere, for unbroken text)."""
     out: list[str] = []
-    while len(sentence) > max_chars:
-        cut = sentence.rfind(" ", 0, max_chars)
-        cut = cut if cut > max_chars // 2 else max_chars
-        out.append(sentence[:cut].strip())
-        sentence = sentence[cut:].strip()
-    if sentence:
-        out.append(sentence)
+    start = 0  # a cursor, not slices of the rest: a huge unpunctuated paragraph stays linear
+    while len(sentence) - start > max_chars:
+        cut = sentence.rfind(" ", start, start + max_chars)
+        cut = cut if cut - start > max_chars // 2 else start + max_chars
+        out.append(sentence[start:cut].strip())
+        start = cut
+        while start < len(sentence) and sentence[start].isspace():
+            start += 1
+    if start < len(sentence):
+        out.append(sentence[start:])
     return out
-
-
-def _span(locations: list[str]) -> str:
-    """Merge 'lines 3-5' and 'lines 7-9' into 'lines 3-9'; pages likewise."""
-    found = [loc for loc in locations if loc]
-    if not found:
-        return ""
-    first, last = found[0], found[-1]
-    if first == last:
-        return first
-    kind = first.split(" ")[0].rstrip("s")
-    start = first.split(" ")[-1].split("-")[0]
-    end = last.split(" ")[-1].split("-")[-1]
-    return f"{kind}s {start}-{end}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,29 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # larger files are skipped with a warning
 # A plain-text line this short, without closing punctuation, followed by a paragraph: a heading.
 TXT_HEADING_MAX_CHARS = 80
 SENTENCE_END = ".!?\"'”)"
-_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
 class UnreadableFileError(Exception):
     """This one file cannot be indexed; the build skips it with a warning."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a passage sits in its file: lines start-end, or pages start-end (1-based, inclusive)."""
+
+    kind: str  # "line" or "page"
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        """As shown to a reader: "line 3", "lines 3-5", "page 2"."""
+        if self.start == self.end:
+            return f"{self.kind} {self.start}"
+        return f"{self.kind}s {self.start}-{self.end}"
+
+    def to(self, last: Location) -> Location:
+        """The span from the start of this location to the end of `last`."""
+        return Location(self.kind, self.start, last.end)
 
 
 @dataclass(frozen=True)
@@ -28,7 +45,7 @@ class Paragraph:
 
     text: str
     heading: str
-    location: str  # "lines 3-5" or "page 2"
+    location: Location | None  # None where the file has no lines or pages to point at (HTML)
 
 
 @dataclass(frozen=True)
@@ -39,10 +56,14 @@ class CorpusFile:
     mtime_ns: int
 
 
-def find_corpus_files(corpus: Path) -> list[CorpusFile]:
-    """Supported files below `corpus`, sorted; hidden entries and outside symlinks left out."""
+def find_corpus_files(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
+    """Supported files below `corpus`, sorted, and (file, reason) for those that cannot be read.
+
+    Hidden entries and symlinks pointing outside the corpus are left out without a word.
+    """
     root = corpus.resolve()
     found: list[CorpusFile] = []
+    unreadable: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -51,24 +72,26 @@ def find_corpus_files(corpus: Path) -> list[CorpusFile]:
                 continue
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 continue
+            relpath = path.relative_to(root).as_posix()
             try:
                 stat = path.stat()
-            except OSError:
-                continue  # vanished or dangling link
-            if not path.is_file():
+            except OSError as exc:  # vanished, a dangling link, no permission
+                unreadable.append((relpath, cannot_read(exc)))
                 continue
-            relpath = path.relative_to(root).as_posix()
-            found.append(CorpusFile(path, relpath, stat.st_size, stat.st_mtime_ns))
-    return found
+            if path.is_file():
+                found.append(CorpusFile(path, relpath, stat.st_size, stat.st_mtime_ns))
+    return found, unreadable
+
+
+def cannot_read(exc: OSError) -> str:
+    """Why a file the system would not read is skipped, in one line."""
+    return f"cannot read: {exc.strerror or exc}"
 
 
 def file_sha256(path: Path) -> str:
     """Content hash, streamed so large files never sit in memory."""
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_paragraphs(path: Path) -> list[Paragraph]:
@@ -76,7 +99,7 @@ def read_paragraphs(path: Path) -> list[Paragraph]:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise UnreadableFileError(f"cannot read: {exc.strerror or exc}") from None
+        raise UnreadableFileError(cannot_read(exc)) from None
     if size > MAX_FILE_BYTES:
         raise UnreadableFileError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     suffix = path.suffix.lower()
@@ -92,7 +115,7 @@ def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UnreadableFileError(f"cannot read: {exc.strerror or exc}") from None
+        raise UnreadableFileError(cannot_read(exc)) from None
     if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
         raise UnreadableFileError("looks binary")
     try:
@@ -103,8 +126,10 @@ def _read_text(path: Path) -> str:
 
 
 def _text_paragraphs(text: str, markdown: bool, locate: bool = True) -> Iterator[Paragraph]:
-    """Split on blank lines; markdown '#' lines (or short title lines in .txt) become headings."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """Split on blank lines; Markdown headings (or short title lines in .txt) become headings."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    headings = _markdown_headings(text) if markdown else _title_lines(lines)
     heading = ""
     block: list[str] = []
     start = 0
@@ -112,16 +137,14 @@ def _text_paragraphs(text: str, markdown: bool, locate: bool = True) -> Iterator
     def flush(end: int) -> Iterator[Paragraph]:
         body = " ".join(line.strip() for line in block).strip()
         if body:
-            where = f"line {start + 1}" if start + 1 == end else f"lines {start + 1}-{end}"
-            yield Paragraph(body, heading, where if locate else "")
+            yield Paragraph(body, heading, Location("line", start + 1, end) if locate else None)
         block.clear()
 
     for number, line in enumerate(lines):
         stripped = line.strip()
-        md = _MD_HEADING.match(line) if markdown else None
-        if md or (not markdown and _looks_like_title(stripped, lines, number)):
+        if number in headings:
             yield from flush(number)
-            heading = (md.group(2) if md else stripped).strip()
+            heading = headings[number]
             continue
         if not stripped:
             yield from flush(number)
@@ -134,10 +157,35 @@ def _text_paragraphs(text: str, markdown: bool, locate: bool = True) -> Iterator
     yield from flush(len(lines))
 
 
-def _looks_like_title(line: str, lines: list[str], number: int) -> bool:
+def _markdown_headings(text: str) -> dict[int, str]:
+    """Line number (0-based) -> text of each top-level heading, '#' or underlined; code blocks hold none."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings: dict[int, str] = {}
+    for opening, inline in zip(tokens, tokens[1:], strict=False):
+        if opening.type == "heading_open" and opening.level == 0 and opening.map:
+            for number in range(*opening.map):  # an underlined heading spans its underline too
+                headings[number] = " ".join(inline.content.split())
+    return headings
+
+
+def _title_lines(lines: list[str]) -> dict[int, str]:
+    """Line number -> title for the short plain-text lines that head a longer paragraph, in one pass."""
+    titles: dict[int, str] = {}
+    following = ""  # the next non-blank line below the one being looked at
+    for number in range(len(lines) - 1, -1, -1):
+        line = lines[number].strip()
+        if _looks_like_title(line, following):
+            titles[number] = line
+        if line:
+            following = line
+    return titles
+
+
+def _looks_like_title(line: str, following: str) -> bool:
     if not line or len(line) > TXT_HEADING_MAX_CHARS or line[-1] in ".!?,;:\"'”)":
         return False
-    following = next((nxt.strip() for nxt in lines[number + 1 :] if nxt.strip()), "")
     return len(following) > 2 * len(line) and len(following) > TXT_HEADING_MAX_CHARS
 
 
@@ -166,8 +214,9 @@ def _pdf_paragraphs(path: Path) -> list[Paragraph]:
         reader = PdfReader(path)
         for page_number, page in enumerate(reader.pages, start=1):
             text = page.extract_text() or ""
+            page = Location("page", page_number, page_number)
             for paragraph in _text_paragraphs(text, markdown=True, locate=False):
-                paragraphs.append(Paragraph(paragraph.text, paragraph.heading, f"page {page_number}"))
+                paragraphs.append(Paragraph(paragraph.text, paragraph.heading, page))
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
         raise UnreadableFileError(f"corrupted or unreadable PDF ({exc})") from None
     return paragraphs

@@ -11,6 +11,7 @@ from docbot.index.chunking import Chunk
 from docbot.index.embedder import Embedder
 from docbot.index.errors import IndexMismatchError
 from docbot.index.store import StoredIndex
+from docbot.index.terms import keyword_terms
 
 if TYPE_CHECKING:
     import bm25s
@@ -44,7 +45,7 @@ class Passage:
         if self.chunk.heading:
             parts.append(self.chunk.heading)
         if self.chunk.location:
-            parts.append(self.chunk.location)
+            parts.append(str(self.chunk.location))
         return " › ".join(parts)
 
     def to_json(self, number: int) -> dict[str, Any]:
@@ -54,7 +55,7 @@ class Passage:
             "rank": self.rank,
             "doc": self.doc,
             "chunk": self.chunk.chunk,
-            "location": self.chunk.location,
+            "location": str(self.chunk.location or ""),
             "heading": self.chunk.heading,
             "score": round(self.score, 4),
             "text": self.text,
@@ -102,16 +103,9 @@ class Retriever:
 
         if self._bm25 is None:
             self._bm25 = bm25s.BM25()
-            corpus = [chunk.embedding_text() for chunk in self.index.chunks]
-            self._bm25.index(_tokenize(corpus), show_progress=False)
-        tokens = _tokenize([question])
-        if not tokens.vocab:
+            corpus = [keyword_terms(chunk.embedding_text()) for chunk in self.index.chunks]
+            self._bm25.index(corpus, show_progress=False)
+        terms = list(dict.fromkeys(keyword_terms(question)))  # each term once, as BM25 scores a query
+        if not terms:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
-        return self._bm25.get_scores(list(tokens.vocab.keys()))
-
-
-def _tokenize(texts: list[str]):
-    import bm25s
-    import Stemmer
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+        return self._bm25.get_scores(terms)

@@ -12,7 +12,6 @@ so a build that fails or is killed at any moment leaves the previous index in se
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -25,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from docbot.index.chunking import Chunk
 from docbot.index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunk locations are {kind, start, end} objects, not "lines 3-5" strings
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 MANIFEST_FILE = "manifest.json"
@@ -153,13 +153,13 @@ class IndexStore:
         path = self.current_path()
         try:
             chunks = [
-                Chunk(**json.loads(line))
+                Chunk.from_json(json.loads(line))
                 for line in (path / CHUNKS_FILE).read_text(encoding="utf-8").splitlines()
                 if line
             ]
             embeddings = np.load(path / EMBEDDINGS_FILE, allow_pickle=False)
             vectors = faiss.read_index(str(path / VECTORS_FILE))
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexCorruptError(
                 f"index files in {path} are damaged ({str(exc).splitlines()[0]}): rebuild with `docbot index --rebuild`"
             ) from None
@@ -219,7 +219,7 @@ class IndexStore:
 
         with (folder / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
             for chunk in chunks:
-                handle.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+                handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
         with (folder / EMBEDDINGS_FILE).open("wb") as handle:
             np.save(handle, np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
         faiss.write_index(vectors, str(folder / VECTORS_FILE))
@@ -242,15 +242,15 @@ class IndexStore:
     def lock(self) -> Iterator[None]:
         """Exclusive right to build this index; a second builder gets IndexBusyError."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LOCK_FILE).open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise IndexBusyError(f"another `docbot index` is building {self.root}; wait for it to finish") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        lock = FileLock(self.root / LOCK_FILE, timeout=0)  # the OS releases it if the build dies
+        try:
+            lock.acquire()
+        except Timeout:
+            raise IndexBusyError(f"another `docbot index` is building {self.root}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def ivf_list_count(count: int) -> int:

@@ -1,14 +1,24 @@
-"""The words of a text that carry meaning: stemmed content words, names and numbers."""
+"""The words of a text that carry meaning: stemmed content words, names and numbers.
+
+The one tokenizer of docbot. Evidence, refusal and grounding read `content_terms`; BM25 reads
+`keyword_terms`, the words it was tuned with (bm25s's own rule). Both stem with one Snowball
+stemmer per thread: PyStemmer objects are not thread-safe, and building one per call is slow.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
+from typing import Any
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)*")
+# bm25s's default: runs of two or more word characters, after lower-casing.
+_KEYWORD = re.compile(r"(?u)\b\w\w+\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Capitalised words that are names, not the first word of a sentence: "Rollo", "Satya Nadella".
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+")
+_local = threading.local()
 
 
 @lru_cache(maxsize=1)
@@ -21,10 +31,20 @@ def _stopwords() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
+def _keyword_stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
 
-    return Stemmer.Stemmer("english")
+    return frozenset(STOPWORDS_EN)
+
+
+def _stem(words: list[str]) -> list[str]:
+    """English Snowball stems, with this thread's stemmer."""
+    stemmer: Any = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer.stemWords(words)
 
 
 def words(text: str) -> list[str]:
@@ -35,8 +55,13 @@ def words(text: str) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """Stems of the words that are not stopwords, in order (numbers kept as written)."""
     stop = _stopwords()
-    kept = [w for w in words(text) if w and w not in stop]
-    return _stemmer().stemWords(kept)
+    return _stem([w for w in words(text) if w and w not in stop])
+
+
+def keyword_terms(text: str) -> list[str]:
+    """Stems of the words BM25 indexes and searches, in order: any script, stopwords left out."""
+    stop = _keyword_stopwords()
+    return _stem([w for w in _KEYWORD.findall(text.lower()) if w not in stop])
 
 
 def numbers(text: str) -> set[str]:

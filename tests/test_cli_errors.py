@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_docbot
+from tests.conftest import REPO, run_docbot
 
 
 def assert_clean_failure(result, message: str) -> None:
@@ -94,3 +97,25 @@ def test_help_explains_every_command():
     assert "DOCBOT_CORPUS" in search and "all-MiniLM-L6-v2" in search  # defaults are shown, not eaten as markup
     assert "Folder of documents ." not in search
     assert "DISCORD_TOKEN" in run_docbot("discord", "--help").stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_with_one_line_and_exit_status_130(shipped_index):
+    docbot = subprocess.Popen(
+        [sys.executable, "-m", "docbot", "ask", "--json", "--index-dir", str(shipped_index)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert docbot.stdin and docbot.stdout
+    docbot.stdin.write("Who leads Microsoft?\n")
+    docbot.stdin.flush()
+    assert json.loads(docbot.stdout.readline())["answered"]  # the models are loaded; it waits for the next line
+
+    docbot.send_signal(signal.SIGINT)
+    _, stderr = docbot.communicate(timeout=60)
+
+    assert docbot.returncode == 130
+    assert stderr.strip().splitlines() == ["docbot: interrupted"]

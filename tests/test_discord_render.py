@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from docbot.discord.render import MESSAGE_LIMIT, render_answer, split_message
 from docbot.engine.answer import Answer
 from docbot.index.chunking import Chunk
+from docbot.index.documents import Location
 from docbot.index.search import Passage
 
 words = st.sampled_from(["owl", "lemming", "tundra.", "Mars,", "volcano!", "[1]", "[12]", "\n", "\n\n", "x" * 40])
@@ -34,8 +35,8 @@ def test_a_citation_stays_with_the_sentence_it_supports():
 
 
 def test_a_final_answer_names_file_and_place_of_each_cited_passage_only():
-    chunk = Chunk("animals/owls_*notes*.md", 0, "Owls", "lines 3-4", "The snowy owl hunts lemmings.")
-    other = Chunk("space.md", 0, "Mars", "line 3", "Olympus Mons is tall.")
+    chunk = Chunk("animals/owls_*notes*.md", 0, "Owls", Location("line", 3, 4), "The snowy owl hunts lemmings.")
+    other = Chunk("space.md", 0, "Mars", Location("line", 3, 3), "Olympus Mons is tall.")
     answer = Answer("q", "It hunts lemmings [1].", True, [Passage(chunk, 1, 0.8, 2.0), Passage(other, 2, 0.1, 0)], [1])
     (message,) = render_answer(answer)
     assert message.startswith("It hunts lemmings [1].")

@@ -59,7 +59,7 @@ def test_evidence_prefers_the_sentence_holding_the_questions_rare_terms():
         "Mars is the fourth planet. It is red. Olympus Mons, a volcano, is about 22 km high.",
         "Mars is high in the night sky in spring. How high it climbs depends on the season.",
     ]
-    passages = [Passage(Chunk("mars.md", n, "", "", text), n + 1, 0.5, 1.0) for n, text in enumerate(texts)]
+    passages = [Passage(Chunk("mars.md", n, "", None, text), n + 1, 0.5, 1.0) for n, text in enumerate(texts)]
     ranked = rank_evidence("How high is Olympus Mons?", passages)
     assert "22 km" in ranked[0].sentence
     assert ranked[0].coverage > ranked[-1].coverage

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 from pathlib import Path
 
 from docbot.index import builder as builder_module
 from docbot.index.builder import BuildEvents, build_index
-from docbot.index.documents import MAX_FILE_BYTES
+from docbot.index.chunking import chunk_paragraphs
+from docbot.index.documents import MAX_FILE_BYTES, read_paragraphs
 from tests.conftest import CHUNKING, store_at
 
 GOOD = {"good.md": "# Rivers\n\nThe Nile flows north into the Mediterranean Sea.\n"}
@@ -51,6 +53,32 @@ def test_symlinks_out_of_the_corpus_are_not_followed(write_corpus, tmp_path, emb
     chunks = store_at(tmp_path / "index").load().chunks
     assert not any("hunter2" in c.text for c in chunks)
     assert sorted(report.added) == ["alias.md", "good.md"]
+
+
+def test_a_dangling_symlink_is_skipped_with_a_warning_naming_it(write_corpus, tmp_path, embedder):
+    corpus = write_corpus(GOOD)
+    os.symlink(corpus / "deleted.md", corpus / "dangling.md")
+
+    report, warnings = build(corpus, tmp_path, embedder)
+
+    assert report.added == ["good.md"]
+    assert [name for name, _ in report.skipped] == ["dangling.md"]
+    assert warnings == ["skipped dangling.md: cannot read: No such file or directory"]
+
+
+def test_a_long_text_file_of_short_lines_is_read_and_chunked_in_linear_time(tmp_path):
+    def seconds_to_chunk(lines: int) -> float:
+        path = tmp_path / f"{lines}.txt"
+        path.write_text("".join(f"entry {n} of the log\n" for n in range(lines)))
+        started = time.perf_counter()
+        chunks = chunk_paragraphs(path.name, read_paragraphs(path), CHUNKING)
+        assert " ".join(c.text for c in chunks).count("entry") == lines
+        return time.perf_counter() - started
+
+    seconds_to_chunk(1000)  # warm up
+    small, large = seconds_to_chunk(20_000), seconds_to_chunk(200_000)
+    assert large < 5  # re-reading the rest of the file for each short line took minutes here
+    assert large < 30 * small  # 10x the lines: ~10x the time, where the square would be 100x
 
 
 def test_huge_file_is_skipped_by_name_without_reading_it(write_corpus, tmp_path, embedder):

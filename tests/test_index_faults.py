@@ -89,6 +89,25 @@ def test_truncated_vectors_file_is_a_clear_error_and_index_rebuilds(built, tmp_p
     assert len(store.load().chunks) == 3
 
 
+def test_an_index_in_the_previous_format_asks_for_a_rebuild_and_docbot_index_does_it(built):
+    corpus, store = built
+    generation = store.current_path()
+    manifest = json.loads((generation / "manifest.json").read_text())
+    manifest["format_version"] = 1  # locations were "lines 3-5" strings then
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+    chunks = [json.loads(line) for line in (generation / "chunks.jsonl").read_text().splitlines()]
+    old_chunks = [{**chunk, "location": "lines 1-2"} for chunk in chunks]
+    (generation / "chunks.jsonl").write_text("".join(json.dumps(chunk) + "\n" for chunk in old_chunks))
+
+    search = run_docbot("search", "volcano", "--index-dir", str(store.root))
+    assert search.returncode == 1 and "has format 1" in search.stderr and "--rebuild" in search.stderr
+
+    rebuild = run_docbot("index", "--corpus", str(corpus), "--index-dir", str(store.root))
+    assert rebuild.returncode == 0, rebuild.stderr
+    assert "rebuilding from scratch" in rebuild.stderr
+    assert str(store.load().chunks[0].location) == "line 3"
+
+
 def test_missing_metadata_file(built):
     _, store = built
     (store.current_path() / "chunks.jsonl").unlink()

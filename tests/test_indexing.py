@@ -158,6 +158,22 @@ def test_html_pdf_and_nested_markdown_are_indexed(write_corpus, tmp_path, embedd
     assert ("blank.pdf", "no text") in report.skipped
 
 
+def test_markdown_headings_are_markdown_s_own_and_code_blocks_hold_none(write_corpus, tmp_path, embedder):
+    guide = (
+        "# Setup\n\nInstall the tool before anything else.\n\n"
+        "```bash\n# download the archive\ncurl -O https://example.org/tool.tar.gz\n```\n\n"
+        "Usage\n=====\n\nRun the tool with a folder to scan.\n"
+    )
+    store = store_at(tmp_path / "index")
+
+    build(write_corpus({"guide.md": guide}), store, embedder)
+
+    headings = {chunk.heading: chunk.text for chunk in store.load().chunks}
+    assert set(headings) == {"Setup", "Usage"}
+    assert "# download the archive" in headings["Setup"]  # a shell comment, not a section
+    assert headings["Usage"] == "Run the tool with a folder to scan."
+
+
 def test_empty_corpus_is_an_error(write_corpus, tmp_path, embedder):
     corpus = write_corpus({"image.png": "not a document"})
     with pytest.raises(EmptyCorpusError, match="no .txt, .md, .pdf or .html"):

@@ -62,6 +62,7 @@ class DocbotClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.settings = settings
         self.engine = engine
+        self._owns_engine = False  # an engine given by the caller is theirs to close
         self.queue = AnswerQueue(settings.discord_queue_size)
         self.gate = Gate(settings)
         self.tree = app_commands.CommandTree(self)
@@ -83,7 +84,7 @@ class DocbotClient(discord.Client):
             engine = await asyncio.to_thread(build_engine, self.settings)
             # The embedder and BM25 load on first use: do it now, not in the first user's wait.
             await asyncio.to_thread(engine.search, "warm up")
-            self.engine = engine
+            self.engine, self._owns_engine = engine, True
         try:
             await self.connect()
         except discord.PrivilegedIntentsRequired:
@@ -105,6 +106,8 @@ class DocbotClient(discord.Client):
 
     async def close(self) -> None:
         await self.queue.close()
+        if self._owns_engine and self.engine:
+            self.engine.close()
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:

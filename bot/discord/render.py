@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 from discord.utils import escape_markdown
 
 from docbot.engine.answer import Answer
+from docbot.engine.answer_text import CITATION
 from docbot.index.search import Passage
 
 MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
 STREAM_CURSOR = " ▌"
 SNIPPET_CHARS = 280  # passage text shown per source by /sources
 QUOTE_CHARS = 300  # question text quoted above a /ask answer
-_CITATION = re.compile(r"\[\d{1,2}\]")
 # Break points, best first: paragraph, line, sentence end, any space. None may sit right before a
 # citation, so "[n]" always stays in the message of the sentence it supports.
 _BREAKS = (r"\n\n", r"\n", r"(?<=[.!?])[ \t]+", r"\s+")
-_NOT_BEFORE_CITATION = r"(?!\s*\[\d{1,2}\])"
+_NOT_BEFORE_CITATION = rf"(?!\s*{CITATION.pattern})"
 
 HELP_TEXT = (
     "**docbot** answers questions from the indexed documents and cites them as [1], [2]...\n"
@@ -56,7 +57,7 @@ def _cut_point(text: str, limit: int) -> int:
         cuts = [m.start() for m in re.finditer(pattern + _NOT_BEFORE_CITATION, text) if floor < m.start() <= limit]
         if cuts:
             return cuts[-1]
-    for match in _CITATION.finditer(text, 0, limit + 4):
+    for match in CITATION.finditer(text, 0, limit + 4):
         if match.start() < limit < match.end():
             return match.start()
     return limit
@@ -82,10 +83,7 @@ def render_progress(partial: str, limit: int = MESSAGE_LIMIT) -> str:
 
 def render_question(question: str) -> str:
     """The question quoted above a slash-command answer, since Discord does not show it to the channel."""
-    shown = " ".join(question.split())
-    if len(shown) > QUOTE_CHARS:
-        shown = shown[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
-    return f"> {escape_markdown(shown)}\n"
+    return f"> {escape_markdown(textwrap.shorten(question, QUOTE_CHARS, placeholder=' …'))}\n"
 
 
 def render_position(place: int) -> str:
@@ -106,9 +104,7 @@ def render_sources(passages: Sequence[Passage]) -> list[str]:
         return [NO_SOURCES_TEXT]
     blocks = []
     for number, passage in enumerate(passages, start=1):
-        snippet = " ".join(passage.text.split())
-        if len(snippet) > SNIPPET_CHARS:
-            snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        snippet = textwrap.shorten(passage.text, SNIPPET_CHARS, placeholder=" …")
         blocks.append(
             f"**[{number}]** {escape_markdown(passage.citation())} (similarity {passage.score:.2f})\n"
             f"> {escape_markdown(snippet)}"

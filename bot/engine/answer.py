@@ -66,6 +66,10 @@ class Engine:
         self.options = options
         self.refusal = refusal
 
+    def close(self) -> None:
+        """Release the language model (an HTTP connection, or llama.cpp's memory)."""
+        self.llm.close()
+
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """Retrieval only: the ranked passages for a question."""
         return self.retriever.search(clean_question(question), k or self.options.top_k)

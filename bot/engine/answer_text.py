@@ -4,13 +4,16 @@ its citation, and the sentence it rests on quoted; or, when the claim is not bac
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 from docbot.engine.evidence import Evidence
 from docbot.engine.grounding import check_grounding
 from docbot.index.terms import content_terms
 
-_CITATION = re.compile(r"\s*\[(\d{1,2})\]")
+# "[3]": the number of a source in an answer. Every reader of citations uses this one pattern.
+CITATION = re.compile(r"\[(\d{1,2})\]")
+_SPACED_CITATION = re.compile(r"\s*" + CITATION.pattern)  # with the space before it, to remove it
 UNGROUNDED_LEAD = "The documents say: "
 SAME_CLAIM_SHARE = 0.6  # a claim this close to the whole quoted sentence needs no quote after it
 
@@ -20,7 +23,7 @@ def compose_answer(reply: str, facts: Sequence[Evidence], max_chars: int) -> tup
 
     The best evidence sentence is always quoted: it carries the answer more often than a 135M
     model's own words do, and it lets the reader check the claim at a glance."""
-    cited_facts = [int(n) for n in _CITATION.findall(reply) if 1 <= int(n) <= len(facts)]
+    cited_facts = [int(n) for n in CITATION.findall(reply) if 1 <= int(n) <= len(facts)]
     claim = _claim(reply, max_chars // 2)
     best = facts[0]
     if not claim or not check_grounding(claim, " ".join(f.sentence for f in facts)).grounded:
@@ -31,13 +34,13 @@ def compose_answer(reply: str, facts: Sequence[Evidence], max_chars: int) -> tup
         room = max_chars - len(text) - 1
         if not _restates(claim, fact.sentence) and (fact is best or room >= len(fact.sentence) + 8):
             text += "\n" + _quote(fact, room)
-    return text, sorted({int(n) for n in _CITATION.findall(text)})
+    return text, sorted({int(n) for n in CITATION.findall(text)})
 
 
 def _claim(reply: str, max_chars: int) -> str:
     """The reply on one line, without citations or wrapping quotes."""
-    claim = " ".join(_CITATION.sub("", reply).split()).strip('"').strip()
-    return claim if len(claim) <= max_chars else claim[: max_chars - 1].rsplit(" ", 1)[0] + "…"
+    claim = " ".join(_SPACED_CITATION.sub("", reply).split()).strip('"').strip()
+    return textwrap.shorten(claim, max_chars, placeholder="…")
 
 
 def _supporting_fact(claim: str, facts: Sequence[Evidence], cited: list[int]) -> Evidence:
@@ -63,5 +66,5 @@ def _quote(fact: Evidence, room: int) -> str:
     text = fact.sentence
     limit = room - len(citation) - 2
     if len(text) > limit:
-        text = text[: max(0, limit - 1)].rsplit(" ", 1)[0] + "…"
+        text = textwrap.shorten(text, max(1, limit), placeholder="…")
     return f'"{text}"{citation}'

@@ -20,11 +20,13 @@ Message = dict[str, str]
 
 
 class LanguageModel(Protocol):
-    """What the engine needs from a model: chat messages in, text pieces out."""
+    """What the engine needs from a model: chat messages in, text pieces out; close() when done."""
 
     name: str
 
     def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
 
 
 def packaged_gguf_path() -> Path:
@@ -77,6 +79,10 @@ class LlamaCppModel:
             piece = chunk["choices"][0].get("delta", {}).get("content")
             if piece:
                 yield piece
+
+    def close(self) -> None:
+        """Free the model's memory now rather than at exit."""
+        self._llama.close()
 
 
 def _check_gguf(path: Path) -> None:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 
 import httpx
+from httpx_sse import ServerSentEvent, connect_sse
 
 from docbot.engine.llm import Message
 from docbot.errors import ModelError
@@ -17,6 +18,7 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 # Between two streamed pieces; a busy server may queue the request before the first one.
 READ_TIMEOUT_SECONDS = 120.0
 ERROR_BODY_CHARS = 200
+END_OF_STREAM = "[DONE]"
 
 
 class OpenAICompatibleModel:
@@ -27,7 +29,7 @@ class OpenAICompatibleModel:
         self.name = model
         self.url = url.rstrip("/") + "/chat/completions"
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        # One client per model keeps the connection alive between questions.
+        # One client per model keeps the connection alive between questions; close() ends it.
         self._client = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
@@ -43,35 +45,32 @@ class OpenAICompatibleModel:
             "stream": True,
         }
         try:
-            with self._client.stream("POST", self.url, json=payload) as response:
+            with connect_sse(self._client, "POST", self.url, json=payload) as events:
+                response = events.response
                 if response.status_code != 200:
                     body = " ".join(response.read().decode("utf-8", "replace").split())[:ERROR_BODY_CHARS]
                     raise ModelError(f"model server {self.url} answered HTTP {response.status_code}: {body}")
-                for line in response.iter_lines():
-                    piece = self._piece(line)
-                    if piece is None:
+                for event in events.iter_sse():
+                    if event.data == END_OF_STREAM:
                         return
+                    piece = self._piece(event)
                     if piece:
                         yield piece
         except httpx.ConnectError:
             raise ModelError(f"cannot reach the model server at {self.url}: is it running?") from None
         except httpx.TimeoutException:
             raise ModelError(f"the model server at {self.url} did not answer in time") from None
-        except httpx.HTTPError as exc:
+        except httpx.HTTPError as exc:  # SSEError (not an event stream) included
             raise ModelError(f"talking to the model server at {self.url} failed: {exc}") from None
 
-    def _piece(self, line: str) -> str | None:
-        """The text in one event line: "" for none, None at the end of the stream."""
-        if not line.startswith("data:"):
-            return ""  # blank separators, comments and keep-alives
-        data = line[len("data:") :].strip()
-        if data == "[DONE]":
-            return None
+    def _piece(self, event: ServerSentEvent) -> str:
+        """The text one event adds to the reply ("" for none)."""
         try:
-            choice = json.loads(data)["choices"][0]
+            choice = json.loads(event.data)["choices"][0]
         except (ValueError, KeyError, IndexError, TypeError):
-            raise ModelError(f"the model server at {self.url} sent an unreadable event: {data[:80]}") from None
+            raise ModelError(f"the model server at {self.url} sent an unreadable event: {event.data[:80]}") from None
         return (choice.get("delta") or {}).get("content") or ""
 
     def close(self) -> None:
+        """Close the connection to the server."""
         self._client.close()

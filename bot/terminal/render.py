@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,7 +35,7 @@ def print_passages(passages: Sequence[Passage]) -> None:
         out.print("No passages found.")
     for n, passage in enumerate(passages, start=1):
         out.print(f"[bold][{n}][/bold] {escape(passage.citation())}  [dim](score {passage.score:.2f})[/dim]")
-        out.print(f"    {escape(_snippet(passage.text))}")
+        out.print(f"    {escape(textwrap.shorten(passage.text, SNIPPET_CHARS, placeholder='…'))}")
 
 
 def print_sources(answer: Answer) -> None:
@@ -84,10 +85,6 @@ def build_progress() -> tuple[Progress, BuildEvents]:
         on_embed_progress=lambda done: progress.advance(task, done),
     )
     return progress, events
-
-
-def _snippet(text: str) -> str:
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
 @contextmanager
