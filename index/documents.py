@@ -214,9 +214,9 @@ def _pdf_paragraphs(path: Path) -> list[Paragraph]:
         reader = PdfReader(path)
         for page_number, page in enumerate(reader.pages, start=1):
             text = page.extract_text() or ""
-            page = Location("page", page_number, page_number)
+            where = Location("page", page_number, page_number)
             for paragraph in _text_paragraphs(text, markdown=True, locate=False):
-                paragraphs.append(Paragraph(paragraph.text, paragraph.heading, page))
+                paragraphs.append(Paragraph(paragraph.text, paragraph.heading, where))
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
         raise UnreadableFileError(f"corrupted or unreadable PDF ({exc})") from None
     return paragraphs

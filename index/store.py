@@ -200,14 +200,15 @@ class IndexStore:
 
         embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
         count, dimension = embeddings.shape
+        exact = faiss.IndexFlatIP(dimension)
+        index: faiss.Index = exact
         if count > self.approximate_above:
             lists = ivf_list_count(count)
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
+            ivf = faiss.IndexIVFFlat(exact, dimension, lists, faiss.METRIC_INNER_PRODUCT)  # exact holds the centroids
             sample = np.random.default_rng(TRAINING_SEED).permutation(count)[: lists * IVF_TRAINING_VECTORS_PER_LIST]
-            index.train(embeddings[np.sort(sample)])
-            index.nprobe = min(IVF_PROBED_LISTS, lists)  # saved with the index
-        else:
-            index = faiss.IndexFlatIP(dimension)
+            ivf.train(embeddings[np.sort(sample)])
+            ivf.nprobe = min(IVF_PROBED_LISTS, lists)  # saved with the index
+            index = ivf
         if count:
             index.add(embeddings)
         return index

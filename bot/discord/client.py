@@ -113,7 +113,7 @@ class DocbotClient(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or message.author.id == self.user.id:
             return
-        if not self.gate.answers_in(message.channel, message.guild and message.guild.id):
+        if not self.gate.answers_in(message.channel, message.guild.id if message.guild else None):
             return
         parent = self._replied_answer(message)
         mentioned = any(user.id == self.user.id for user in message.mentions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -34,7 +34,7 @@ class CommandHost(Protocol):
 
     settings: Settings
     gate: Gate
-    tree: app_commands.CommandTree
+    tree: app_commands.CommandTree[Any]
     last_answers: dict[int, Answer]
 
     async def answer(

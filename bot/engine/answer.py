@@ -77,7 +77,7 @@ class Engine:
     def answer(
         self,
         question: str,
-        on_token: Callable[[str], None] | None = None,
+        on_token: Callable[[str], object] | None = None,
         history: Sequence[Exchange] = (),
         k: int | None = None,
     ) -> Answer:
