@@ -12,6 +12,7 @@ from docbot.engine.answer_text import compose_answer
 from docbot.engine.evidence import pack_evidence, rank_evidence
 from docbot.engine.llm import LanguageModel
 from docbot.engine.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
+from docbot.engine.question_shape import question_shape
 from docbot.engine.refusal import RefusalPolicy
 from docbot.errors import EmptyQuestionError
 from docbot.index.search import Passage, Retriever
@@ -89,9 +90,13 @@ class Engine:
         retrieved = time.perf_counter()
         timings = {"retrieve_ms": (retrieved - started) * 1000, "generate_ms": 0.0}
         evidence = rank_evidence(query, passages, self.retriever.embedder)
-        if self.refusal.before_generation(query, passages, evidence):
-            return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
-        facts = pack_evidence(evidence, self.options.prompt_chars, self.options.answer_sentences)
+        shape = question_shape(question)
+        names = " ".join(sorted(shape.topic))
+        embedder = self.retriever.embedder
+        supporting = self.refusal.supporting(shape, evidence, lambda s: float(embedder.similarities(names, [s])[0]))
+        if not supporting or self.refusal.before_generation(query, passages, evidence):
+            return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)  # sources stay listed
+        facts = pack_evidence(supporting, self.options.prompt_chars, self.options.answer_sentences)
         pieces: list[str] = []
         for piece in self.llm.stream(
             build_messages(question, facts), self.options.max_answer_tokens, self.options.temperature
@@ -105,9 +110,9 @@ class Engine:
                 break  # small models go on to list every fact; the first line is the answer
         timings["generate_ms"] = (time.perf_counter() - retrieved) * 1000  # evidence, prompt and model
         reply = "".join(pieces).strip()
-        if self.refusal.after_generation(is_refusal(reply), evidence):
+        if self.refusal.after_generation(is_refusal(reply), facts):
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
-        text, cited = compose_answer(reply, facts, self.options.max_answer_chars)
+        text, cited = compose_answer(reply, facts, self.options.max_answer_chars, shape)
         return Answer(question, text, True, passages, cited, timings)
 
 

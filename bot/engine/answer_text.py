@@ -1,5 +1,9 @@
-"""Turn the model's short reply into the answer a user reads: a claim the sources back, with
-its citation, and the sentence it rests on quoted; or, when the claim is not backed, the quote."""
+"""Turn the model's short reply into the answer a user reads.
+
+The first line is the answer itself, short and cited: the model's claim when one supporting
+sentence backs it (its numbers and names there with what the claim says they are) and it is the
+kind of answer asked for; otherwise the part of the best supporting sentence that holds the
+answer, quoted. The whole sentence follows, quoted, so the reader can check at a glance."""
 
 from __future__ import annotations
 
@@ -9,32 +13,79 @@ from collections.abc import Sequence
 
 from docbot.engine.evidence import Evidence
 from docbot.engine.grounding import check_grounding
-from docbot.index.terms import content_terms
+from docbot.engine.question_shape import AnswerKind, QuestionShape, holds_answer_kind
+from docbot.index.terms import content_terms, numbers
 
 # "[3]": the number of a source in an answer. Every reader of citations uses this one pattern.
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _SPACED_CITATION = re.compile(r"\s*" + CITATION.pattern)  # with the space before it, to remove it
 UNGROUNDED_LEAD = "The documents say: "
 SAME_CLAIM_SHARE = 0.6  # a claim this close to the whole quoted sentence needs no quote after it
+FIRST_LINE_CHARS = 100  # a quoted first line shows this much of its sentence, around the answer
 
 
-def compose_answer(reply: str, facts: Sequence[Evidence], max_chars: int) -> tuple[str, list[int]]:
+def compose_answer(
+    reply: str, facts: Sequence[Evidence], max_chars: int, shape: QuestionShape | None = None
+) -> tuple[str, list[int]]:
     """(answer text with [n] source citations, the cited source numbers).
 
-    The best evidence sentence is always quoted: it carries the answer more often than a 135M
-    model's own words do, and it lets the reader check the claim at a glance."""
+    `facts` are the sentences that answer the question, best first (never empty)."""
     cited_facts = [int(n) for n in CITATION.findall(reply) if 1 <= int(n) <= len(facts)]
     claim = _claim(reply, max_chars // 2)
+    support = _supporting_fact(claim, facts, cited_facts) if claim else facts[0]
     best = facts[0]
-    if not claim or not check_grounding(claim, " ".join(f.sentence for f in facts)).grounded:
-        return UNGROUNDED_LEAD + _quote(best, max_chars - len(UNGROUNDED_LEAD)), [best.source]
-    support = _supporting_fact(claim, facts, cited_facts)
-    text = f"{claim.rstrip(' .')} [{support.source}]."
-    for fact in dict.fromkeys([best, support]):
+    if claim and _backs(claim, support, shape):
+        text = f"{claim.rstrip(' .')} [{support.source}]."
+        quoted = [best, support]
+    else:
+        support = best
+        excerpt = _excerpt(best.sentence, shape, FIRST_LINE_CHARS)
+        text = f'{UNGROUNDED_LEAD}"{excerpt}" [{best.source}]'
+        claim = excerpt
+        quoted = [best] if excerpt != best.sentence else []
+    for fact in dict.fromkeys(quoted):
         room = max_chars - len(text) - 1
         if not _restates(claim, fact.sentence) and (fact is best or room >= len(fact.sentence) + 8):
             text += "\n" + _quote(fact, room)
     return text, sorted({int(n) for n in CITATION.findall(text)})
+
+
+def _backs(claim: str, fact: Evidence, shape: QuestionShape | None) -> bool:
+    """Whether one sentence backs the claim, and the claim is an answer of the kind asked.
+
+    Grounding against the single supporting sentence keeps a number or name with its own
+    context: "employs 4,222,000 people" fails against "4,222,000 customers"."""
+    if not check_grounding(claim, f"{fact.context} {fact.sentence}").grounded:
+        return False
+    if shape is None:
+        return True
+    says_more = set(content_terms(claim)) - shape.terms or numbers(claim) - shape.numbers
+    return bool(says_more) and holds_answer_kind(shape, claim)
+
+
+def _excerpt(sentence: str, shape: QuestionShape | None, width: int) -> str:
+    """The part of `sentence`, at most `width` characters, that best holds the answer: the
+    question's words with something new between or beside them, and the kind of answer asked."""
+    if len(sentence) <= width:
+        return sentence
+    words = sentence.split()
+    asked = shape.terms if shape else frozenset()
+    typed = shape is not None and shape.kind is not AnswerKind.OTHER
+    weight = []
+    for word in words:
+        known = bool(set(content_terms(word)) & asked)
+        weight.append(1.0 if known else (1.5 if typed and shape and holds_answer_kind(shape, word) else 0.1))
+    best, best_score = (0, 0), -1.0
+    for first in range(len(words)):
+        last, length = first, len(words[first])
+        while last + 1 < len(words) and length + 1 + len(words[last + 1]) <= width - 2:
+            last += 1
+            length += 1 + len(words[last])
+        score = sum(weight[first : last + 1])
+        if score > best_score:
+            best, best_score = (first, last), score
+    first, last = best
+    return ("…" if first else "") + " ".join(words[first : last + 1]) + ("…" if last < len(words) - 1 else "")
 
 
 def _claim(reply: str, max_chars: int) -> str:

@@ -40,6 +40,8 @@ class Outcome:
     answered: bool
     context_hit: bool
     correct: bool
+    first_line_correct: bool  # a gold answer within the answer's first line, the claim a reader sees first
+    first_line_chars: int  # length of that line (0 when refused)
     seconds: float
 
 
@@ -48,26 +50,31 @@ class EvalReport:
     questions: int
     answerable: int
     unanswerable: int
-    context_hit: float  # over answerable questions
-    answer_accuracy: float  # over answerable questions
-    refusal_rate: float  # over unanswerable questions: said "not in the documents"
-    false_refusal_rate: float  # over answerable questions
+    context_hit: float | None  # over answerable questions (None: there are none)
+    answer_accuracy: float | None  # over answerable questions
+    first_line_accuracy: float | None  # over answerable questions
+    median_first_line_chars: float | None  # over answered questions
+    refusal_rate: float | None  # over unanswerable questions: said "not in the documents"
+    false_refusal_rate: float | None  # over answerable questions
     latency_p50_ms: float
     latency_p90_ms: float
 
-    def to_json(self) -> dict[str, float | int]:
+    def to_json(self) -> dict[str, float | int | None]:
         return asdict(self)
 
     def rows(self) -> list[tuple[str, str]]:
-        """(metric, value) pairs for a table."""
-        return [
+        """(metric, value) pairs for a table; a metric with nothing to measure is left out."""
+        rows = [
             ("questions (answerable / unanswerable)", f"{self.questions} ({self.answerable} / {self.unanswerable})"),
-            ("context hit", f"{self.context_hit:.3f}"),
-            ("answer accuracy", f"{self.answer_accuracy:.3f}"),
-            ("refusal on unanswerable", f"{self.refusal_rate:.3f}"),
-            ("false refusal on answerable", f"{self.false_refusal_rate:.3f}"),
+            ("context hit", _ratio(self.context_hit)),
+            ("answer accuracy", _ratio(self.answer_accuracy)),
+            ("first-line accuracy", _ratio(self.first_line_accuracy)),
+            ("median first-line length, answered", _chars(self.median_first_line_chars)),
+            ("refusal on unanswerable", _ratio(self.refusal_rate)),
+            ("false refusal on answerable", _ratio(self.false_refusal_rate)),
             ("latency p50 / p90", f"{self.latency_p50_ms:.0f} / {self.latency_p90_ms:.0f} ms"),
         ]
+        return [(name, value) for name, value in rows if value is not None]
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[BenchQuestion]:
@@ -106,11 +113,14 @@ def judge(question: BenchQuestion, answer: Answer, seconds: float) -> Outcome:
     """Score one answer against its gold answers."""
     context = "\n".join(p.text for p in answer.sources)[:CONTEXT_CHARS]
     answered_text = answer.text[:ANSWER_CHARS] if answer.answered else ""
+    first_line = answered_text.split("\n", 1)[0]
     return Outcome(
         question=question,
         answered=answer.answered,
         context_hit=contains_answer(context, question.answers),
         correct=contains_answer(answered_text, question.answers),
+        first_line_correct=contains_answer(first_line, question.answers),
+        first_line_chars=len(first_line),
         seconds=seconds,
     )
 
@@ -134,12 +144,15 @@ def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
     answerable = [o for o in outcomes if o.question.answerable]
     unanswerable = [o for o in outcomes if not o.question.answerable]
     latencies = sorted(o.seconds * 1000 for o in outcomes) or [0.0]
+    first_lines = [o.first_line_chars for o in outcomes if o.answered]
     return EvalReport(
         questions=len(outcomes),
         answerable=len(answerable),
         unanswerable=len(unanswerable),
         context_hit=_share(answerable, lambda o: o.context_hit),
         answer_accuracy=_share(answerable, lambda o: o.correct),
+        first_line_accuracy=_share(answerable, lambda o: o.first_line_correct),
+        median_first_line_chars=statistics.median(first_lines) if first_lines else None,
         refusal_rate=_share(unanswerable, lambda o: not o.answered),
         false_refusal_rate=_share(answerable, lambda o: not o.answered),
         latency_p50_ms=statistics.median(latencies),
@@ -147,8 +160,16 @@ def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
     )
 
 
-def _share(outcomes: Sequence[Outcome], test: Callable[[Outcome], bool]) -> float:
-    return sum(map(test, outcomes)) / len(outcomes) if outcomes else 0.0
+def _share(outcomes: Sequence[Outcome], test: Callable[[Outcome], bool]) -> float | None:
+    return sum(map(test, outcomes)) / len(outcomes) if outcomes else None
+
+
+def _ratio(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3f}"
+
+
+def _chars(value: float | None) -> str | None:
+    return None if value is None else f"{value:.0f} chars"
 
 
 def _normalize(text: str) -> str:

@@ -31,6 +31,8 @@ class Evidence:
     source: int  # 1-based number of its passage in the answer's sources
     coverage: float  # 0..1: idf-weighted share of the question's terms in the sentence
     score: float  # coverage plus context, minus a small penalty for lower-ranked passages
+    context: str = ""  # the sentence before it in the same passage ("He was born in 1947.")
+    similarity: float = 0.0  # cosine similarity with the question (for the best few, else 0)
 
 
 def rank_evidence(question: str, passages: Sequence[Passage], embedder: Embedder | None = None) -> list[Evidence]:
@@ -50,20 +52,23 @@ def rank_evidence(question: str, passages: Sequence[Passage], embedder: Embedder
     weights = _idf(asked, [terms for _, _, terms in sentences])
     total = sum(weights.values())
     ranked: list[Evidence] = []
-    previous: tuple[int, set[str]] = (0, set())
+    previous: tuple[int, str, set[str]] = (0, "", set())
     for number, sentence, terms in sentences:
-        before = previous[1] if previous[0] == number else set()
+        before_text, before = (previous[1], previous[2]) if previous[0] == number else ("", set())
         coverage = sum(weights[t] for t in asked & terms) / total
         context = sum(weights[t] for t in (asked & before) - terms) / total
         score = coverage + NEIGHBOUR_WEIGHT * context - RANK_DECAY * (number - 1)
-        ranked.append(Evidence(sentence, number, coverage, score))
-        previous = (number, terms)
+        ranked.append(Evidence(sentence, number, coverage, score, before_text))
+        previous = (number, sentence, terms)
     ranked.sort(key=lambda e: -e.score)
     if embedder is None or not ranked:
         return ranked
     head = ranked[:DENSE_CANDIDATES]
     similarity = embedder.similarities(question, [e.sentence for e in head])
-    rescored = [replace(e, score=LEXICAL_WEIGHT * e.score + float(s)) for e, s in zip(head, similarity, strict=True)]
+    rescored = [
+        replace(e, score=LEXICAL_WEIGHT * e.score + float(s), similarity=float(s))
+        for e, s in zip(head, similarity, strict=True)
+    ]
     return sorted(rescored, key=lambda e: -e.score) + ranked[DENSE_CANDIDATES:]
 
 

@@ -1,20 +1,36 @@
-"""When to say "the documents don't say": a question the passages do not cover is refused.
+"""When to say "the documents don't say": a question no sentence of the passages answers is refused.
 
-Three signals, cheapest first: the question names something (a name, a number) that no retrieved
-passage contains; no sentence covers enough of the question's weighted terms; the model itself
-says it does not know while the evidence is only middling.
+Cheapest first: the question names something (a name, a number) that no retrieved passage
+contains; no passage is close to it; no sentence covers enough of its weighted terms; no sentence
+*answers* it (holds what it asks about, about what it names, in the kind of answer it expects);
+the model itself says it does not know while the evidence is only middling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from docbot.engine.evidence import Evidence
+from docbot.engine.evidence import DENSE_CANDIDATES, Evidence
+from docbot.engine.question_shape import (
+    QuestionShape,
+    focus_share,
+    focus_weights,
+    holds_answer_kind,
+    refers_back,
+    topic_share,
+)
 from docbot.index.search import Passage
 from docbot.index.terms import names, numbers
 
 TRUST_MODEL_BELOW = 0.75  # the model's "I don't know" is believed under this coverage
+# A sentence must hold this share of the question's focus stems and of its names, unless it is
+# close enough in meaning to say them in other words (`paraphrase_similarity`). Chosen on SQuAD 2.0
+# training articles (scripts/answer_support_figures.py): 90% of answerable questions keep a
+# supporting sentence, 90% of near-miss questions (the fact absent) find none.
+MIN_FOCUS_SHARE = 0.34
+MIN_TOPIC_SHARE = 0.5
+PARAPHRASE_MARGIN = 0.1  # how much closer to the whole question than to its names a paraphrase must be
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,7 @@ class RefusalPolicy:
 
     refuse_below_coverage: float  # the best sentence must hold this share of the question's terms
     refuse_below_similarity: float  # cosine similarity of the question and the best passage
+    paraphrase_similarity: float  # a sentence this close to the question may say what it asks in other words
 
     def before_generation(self, question: str, passages: Sequence[Passage], evidence: Sequence[Evidence]) -> bool:
         """Refuse without asking the model: the passages plainly do not cover the question."""
@@ -34,8 +51,39 @@ class RefusalPolicy:
             return True
         return bool(missing_specifics(question, passages))
 
+    def answers(
+        self,
+        shape: QuestionShape,
+        item: Evidence,
+        closeness_to_names: Callable[[str], float],
+        weights: dict[str, float] | None = None,
+    ) -> bool:
+        """Whether a sentence answers this question: the answer's kind, and what it asks, about what it names.
+
+        A sentence close to the question in meaning may say what it asks in other words ("founded" for
+        "established"), unless that closeness is the names they share: "Who owns the Dodgers?" is close to
+        any sentence about the Dodgers. `closeness_to_names(sentence)` is its similarity to the names alone."""
+        if not holds_answer_kind(shape, item.sentence):
+            return False
+        # The relation is stated in the answering sentence; its subject may sit in the one before ("He was born...").
+        where = f"{item.context} {item.sentence}" if refers_back(item.sentence) else item.sentence
+        if topic_share(shape, where) < MIN_TOPIC_SHARE:
+            return False
+        if focus_share(shape, item.sentence, weights) >= MIN_FOCUS_SHARE:
+            return True
+        if item.similarity < self.paraphrase_similarity:
+            return False
+        return not shape.topic or item.similarity - closeness_to_names(item.sentence) >= PARAPHRASE_MARGIN
+
+    def supporting(
+        self, shape: QuestionShape, evidence: Sequence[Evidence], closeness_to_names: Callable[[str], float]
+    ) -> list[Evidence]:
+        """The best-ranked sentences that answer the question, best first (empty: refuse)."""
+        weights = focus_weights(shape, [item.sentence for item in evidence])
+        return [item for item in evidence[:DENSE_CANDIDATES] if self.answers(shape, item, closeness_to_names, weights)]
+
     def after_generation(self, model_refused: bool, evidence: Sequence[Evidence]) -> bool:
-        """Refuse when the model says it does not know and the evidence is not strong."""
+        """Refuse when the model says it does not know and the supporting evidence is not strong."""
         return model_refused and evidence[0].coverage < TRUST_MODEL_BELOW
 
 

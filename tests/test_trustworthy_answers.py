@@ -1,0 +1,140 @@
+"""docbot answers the question that was asked, or says the documents don't: a sentence about the
+question's subject that does not hold what it asks is never passed off as an answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from docbot.components import build_engine, open_retriever
+from docbot.engine.answer_text import UNGROUNDED_LEAD, compose_answer
+from docbot.engine.evaluation import BenchQuestion, judge, summarize
+from docbot.engine.evidence import Evidence
+from docbot.engine.prompt import NOT_FOUND_TEXT
+from docbot.engine.question_shape import AnswerKind, question_shape
+from docbot.index.builder import build_index
+from docbot.settings import Settings
+from tests.conftest import CHUNKING, run_docbot, store_at
+
+CITY = {
+    "sports.md": (
+        "# Sports\n\nProfessional teams in the city include the Harbor Dodgers in baseball and the Bay Sharks "
+        "in hockey. The Harbor Dodgers play their home games at Seaside Park, which opened in 1962.\n"
+    ),
+    "climate.md": (
+        "# Climate\n\nMost districts of the city lie along the northern shore. Summers are warm and dry, "
+        "and the harbour rarely freezes.\n"
+    ),
+    "company.md": (
+        "# Acme\n\nAcme has 4,222,000 customers across Europe. There will be continuous developments, "
+        "with new announcements and product releases. Acme was established in 1820 by Maria Lopez, "
+        "a clockmaker from Seville.\n"
+    ),
+    "mountain.md": "# Mars\n\nOlympus Mons on Mars is the tallest volcano in the solar system, about 22 km high.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def city_engine(tmp_path_factory, embedder, llm):
+    corpus = tmp_path_factory.mktemp("city")
+    for name, text in CITY.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("city-index")
+    build_index(corpus, store_at(index_dir), embedder, CHUNKING)
+    settings = Settings(index_dir=index_dir, top_k=3)
+    return build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "focus"),
+    [
+        ("In what year was Rollo born?", AnswerKind.TIME, {"born"}),
+        ("How many employees does Acme have?", AnswerKind.QUANTITY, {"employe"}),
+        ("Who owns the Harbor Dodgers?", AnswerKind.PERSON, {"own"}),
+        ("In which city is the headquarters?", AnswerKind.PLACE, {"headquart"}),
+        ("What is the average annual rainfall?", AnswerKind.OTHER, {"averag", "annual", "rainfal"}),
+    ],
+)
+def test_a_question_is_read_for_the_kind_of_answer_and_what_it_asks(question, kind, focus):
+    shape = question_shape(question)
+    assert shape.kind is kind
+    assert shape.focus == focus
+
+
+def test_a_sentence_about_the_subject_without_the_relation_asked_is_refused(city_engine):
+    answer = city_engine.answer("Who owns the Harbor Dodgers?")
+    assert not answer.answered
+    assert answer.text == NOT_FOUND_TEXT
+    assert "sports.md" in {p.doc for p in answer.sources}  # the closest passages are still listed
+
+
+def test_a_sentence_without_the_kind_of_answer_asked_is_refused(city_engine):
+    answer = city_engine.answer("When will the first product of Acme be released?")
+    assert not answer.answered  # "product releases" is there, a date is not
+
+
+def test_no_irrelevant_quote_stands_in_for_an_answer(city_engine):
+    answer = city_engine.answer("What is the average annual rainfall in the city?")
+    assert not answer.answered
+    assert UNGROUNDED_LEAD not in answer.text
+    assert answer.sources  # nothing hidden: the reader can still look
+
+
+def test_a_number_is_grounded_only_with_what_the_claim_says_it_counts():
+    fact = Evidence("Acme has 4,222,000 customers across Europe.", source=1, coverage=0.5, score=0.5)
+    shape = question_shape("How many people does Acme employ?")
+    text, _ = compose_answer("Acme employs 4,222,000 people [1].", [fact], 400, shape)
+    assert not text.startswith("Acme employs")
+    assert "employs 4,222,000 people" not in text
+
+
+def test_a_paraphrased_relation_is_answered(city_engine):
+    answer = city_engine.answer("Who founded Acme?")
+    assert answer.answered
+    assert "Maria Lopez" in answer.text
+
+
+def test_a_number_with_its_unit_is_answered_on_the_first_line(city_engine):
+    answer = city_engine.answer("How high is Olympus Mons?")
+    assert answer.answered
+    first_line = answer.text.split("\n")[0]
+    assert "22 km" in first_line
+    assert "[1]" in first_line or "[2]" in first_line or "[3]" in first_line
+
+
+def test_a_name_is_answered_and_cited(city_engine):
+    answer = city_engine.answer("Where do the Harbor Dodgers play their home games?")
+    assert answer.answered
+    assert "Seaside Park" in answer.text.split("\n")[0]
+    assert answer.sources[answer.cited[0] - 1].doc == "sports.md"
+
+
+def test_eval_reports_first_line_accuracy_and_length():
+    class Shown:
+        def __init__(self, text: str, answered: bool) -> None:
+            self.text, self.answered, self.sources = text, answered, []
+
+    right = judge(BenchQuestion("Q?", ("1962",), True), Shown("It opened in 1962 [1].\n\"quote\" [1]", True), 0.1)
+    buried = judge(BenchQuestion("Q?", ("1962",), True), Shown("A claim [1].\n\"It opened in 1962.\" [1]", True), 0.1)
+    report = summarize([right, buried])
+    assert report.answer_accuracy == 1.0
+    assert report.first_line_accuracy == 0.5
+    assert report.median_first_line_chars == (len("It opened in 1962 [1].") + len("A claim [1].")) / 2
+
+
+def test_eval_on_a_file_of_unanswerable_questions_reports_refusals_only(tmp_path, shipped_index):
+    questions = tmp_path / "nearmiss.jsonl"
+    rows = [
+        {"question": "What is Microsoft's stock price?", "answers": [], "answerable": False},
+        {"question": "In which city will the partnership have its headquarters?", "answers": [], "answerable": False},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = run_docbot("eval", str(questions), "--corpus", "corpus", "--index-dir", str(shipped_index), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["refusal_rate"] == 1.0
+    assert report["answer_accuracy"] is None and report["first_line_accuracy"] is None
+    table = run_docbot("eval", str(questions), "--corpus", "corpus", "--index-dir", str(shipped_index))
+    assert "refusal on unanswerable" in table.stdout
+    assert "answer accuracy" not in table.stdout
