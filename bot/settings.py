@@ -44,7 +44,7 @@ class Settings:
     prompt_chars: int = 450  # character budget for the evidence sentences in the prompt
     answer_sentences: int = 2  # at most this many evidence sentences reach the model
     refuse_below_coverage: float = 0.1  # refuse when no sentence holds this share of the question's terms
-    refuse_below_similarity: float = 0.25  # refuse when no passage is this similar to the question
+    refuse_below_similarity: float = 0.2  # refuse when no passage is this similar to the question
     paraphrase_similarity: float = 0.6  # a sentence this similar to the question may answer it in other words
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1

@@ -72,4 +72,5 @@ def numbers(text: str) -> set[str]:
 def names(text: str) -> set[str]:
     """Lower-cased capitalised words that are not stopwords and do not open a sentence."""
     stop = _stopwords()
-    return {n.lower().strip("'’-") for n in _NAME.findall(text)} - stop
+    found = {n.lower().strip("'’-") for n in _NAME.findall(text)}
+    return {n.removesuffix("'s").removesuffix("’s") for n in found} - stop  # "Rollo's" names Rollo

@@ -115,8 +115,8 @@ def test_eval_reports_first_line_accuracy_and_length():
         def __init__(self, text: str, answered: bool) -> None:
             self.text, self.answered, self.sources = text, answered, []
 
-    right = judge(BenchQuestion("Q?", ("1962",), True), Shown("It opened in 1962 [1].\n\"quote\" [1]", True), 0.1)
-    buried = judge(BenchQuestion("Q?", ("1962",), True), Shown("A claim [1].\n\"It opened in 1962.\" [1]", True), 0.1)
+    right = judge(BenchQuestion("Q?", ("1962",), True), Shown('It opened in 1962 [1].\n"quote" [1]', True), 0.1)
+    buried = judge(BenchQuestion("Q?", ("1962",), True), Shown('A claim [1].\n"It opened in 1962." [1]', True), 0.1)
     report = summarize([right, buried])
     assert report.answer_accuracy == 1.0
     assert report.first_line_accuracy == 0.5

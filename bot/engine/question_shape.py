@@ -42,6 +42,7 @@ _KIND_PATTERNS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     ),
     (AnswerKind.PERSON, re.compile(r"\b(?:who|whom|whose)\b", re.I)),
     (AnswerKind.PLACE, re.compile(rf"\b(?:where|(?:what|which)\s+{_A_FEW_WORDS}{_PLACE_NOUNS}\b)", re.I)),
+    (AnswerKind.OTHER, re.compile(r"\b(?:what|which|why|how)\b", re.I)),
 )
 # Words that frame a question without saying what it asks: "What is the name of...", "take place".
 _FRAME_WORDS = (
@@ -64,7 +65,8 @@ _TIME = re.compile(
 )
 _NUMBER_WORD = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?"
-    r"|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|several|once|twice)\b",
+    r"|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|several|once|twice|single|both|multiple"
+    r"|none|few|many|no)\b",
     re.I,
 )
 
@@ -90,12 +92,29 @@ class QuestionShape:
 
 def question_shape(question: str) -> QuestionShape:
     """Read a question's expected answer kind, topic and focus."""
-    kind = next((kind for kind, pattern in _KIND_PATTERNS if pattern.search(question)), AnswerKind.OTHER)
+    kind = _answer_kind(question)
     terms = frozenset(content_terms(question))
-    topic = frozenset(name.removesuffix("'s").removesuffix("’s") for name in names(question))
+    topic = frozenset(names(question))
     not_focus = set(content_terms(" ".join(topic))) | set(content_terms(_FRAME_WORDS))
     focus = frozenset(t for t in terms if t not in not_focus and not t[:1].isdigit() and len(t) > 1)
     return QuestionShape(kind, terms, topic, focus, frozenset(numbers(question)))
+
+
+def _answer_kind(question: str) -> AnswerKind:
+    """The kind asked by the question's wh-word: the one it opens with ("In what year..."), else its last
+    one ("When the time is long, this is what case?" asks "what", its "when" is a conjunction)."""
+    found = sorted(
+        (match.start(), -len(match.group(0)), kind)
+        for kind, pattern in _KIND_PATTERNS
+        for match in pattern.finditer(question)
+    )
+    if not found:
+        return AnswerKind.OTHER
+    opening, last = found[0], max(found, key=lambda item: (item[0], item[1]))
+    after_comma = last[0] > question.rfind(",") >= 0  # "When X happens, what is Y?"
+    if len(question[: opening[0]].split()) <= 2 and not after_comma:  # a preposition and an article at most
+        return opening[2]
+    return last[2]
 
 
 def holds_answer_kind(shape: QuestionShape, text: str) -> bool:
