@@ -130,6 +130,25 @@ def holds_answer_kind(shape: QuestionShape, text: str) -> bool:
     return True
 
 
+# Relations that everyday text says in other words than questions do ("Who leads X?" / "X's CEO, Y").
+# Stems; a focus stem of one family is found when any member of it is.
+_SAME_RELATION = (
+    frozenset({"lead", "leader", "head", "chief", "ceo", "presid", "director", "chair", "chairman", "run"}),
+    frozenset({"own", "owner", "acquir", "purchas", "bought", "buy"}),
+    frozenset({"found", "founder", "establish", "creat", "start"}),
+    frozenset({"born", "birth"}),
+    frozenset({"die", "death", "dead"}),
+    frozenset({"marri", "wife", "husband", "spous"}),
+    frozenset({"wrote", "write", "written", "author"}),
+    frozenset({"employ", "employe", "staff", "worker"}),
+    frozenset({"cost", "price", "pay", "paid"}),
+)
+
+
+def _relatives(stem: str) -> frozenset[str]:
+    return frozenset().union(*(family for family in _SAME_RELATION if stem in family)) or frozenset({stem})
+
+
 def focus_share(shape: QuestionShape, text: str, weights: dict[str, float] | None = None) -> float:
     """Weighted share of the question's focus stems found in `text` (a shared stem prefix counts:
     own/owner). `weights` (default 1 each) let a rare focus word count more than a common one."""
@@ -138,7 +157,8 @@ def focus_share(shape: QuestionShape, text: str, weights: dict[str, float] | Non
     found = set(content_terms(text))
     weight = weights or {}
     total = sum(weight.get(f, 1.0) for f in shape.focus)
-    return sum(weight.get(f, 1.0) for f in shape.focus if any(_same_root(f, t) for t in found)) / total
+    held = [f for f in shape.focus if any(_same_root(r, t) for r in _relatives(f) for t in found)]
+    return sum(weight.get(f, 1.0) for f in held) / total
 
 
 def focus_weights(shape: QuestionShape, sentences: list[str]) -> dict[str, float]:
