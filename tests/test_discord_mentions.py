@@ -109,9 +109,9 @@ def test_a_reply_to_an_answer_asks_a_follow_up(tiny):
 
 
 def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_corpus, embedder):
-    # A model server (the stand-in on 127.0.0.1) that recites every rule it is given, six times
+    # A model server (the stand-in on 127.0.0.1) that recites every rule it is given, 25 times
     # over, a word at a time: a grounded answer far past 2000 characters, streamed for seconds.
-    server = StandInServer(recite_facts=6, word_delay=0.01)
+    server = StandInServer(recite_facts=25, word_delay=0.01)
     server.start()
     settings = bot_settings(
         write_corpus({"rules.md": RULES}),

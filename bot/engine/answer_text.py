@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from docbot.engine.evidence import Evidence
 from docbot.engine.grounding import check_grounding
 from docbot.engine.question_shape import AnswerKind, QuestionShape, holds_answer_kind
+from docbot.index.chunking import split_sentences
 from docbot.index.terms import content_terms, numbers
 
 # "[3]": the number of a source in an answer. Every reader of citations uses this one pattern.
@@ -34,7 +35,7 @@ def compose_answer(
     claim = _claim(reply, max_chars // 2)
     support = _supporting_fact(claim, facts, cited_facts) if claim else facts[0]
     best = facts[0]
-    if claim and _backs(claim, support, shape):
+    if claim and _backs(claim, facts, shape):
         text = f"{claim.rstrip(' .')} [{support.source}]."
         quoted = [best, support]
     else:
@@ -50,13 +51,14 @@ def compose_answer(
     return text, sorted({int(n) for n in CITATION.findall(text)})
 
 
-def _backs(claim: str, fact: Evidence, shape: QuestionShape | None) -> bool:
-    """Whether one sentence backs the claim, and the claim is an answer of the kind asked.
+def _backs(claim: str, facts: Sequence[Evidence], shape: QuestionShape | None) -> bool:
+    """Whether each sentence of the claim is backed by one fact, and the claim is an answer of the kind asked.
 
-    Grounding against the single supporting sentence keeps a number or name with its own
-    context: "employs 4,222,000 people" fails against "4,222,000 customers"."""
-    if not check_grounding(claim, f"{fact.context} {fact.sentence}").grounded:
-        return False
+    Grounding each claim sentence against a single supporting sentence keeps a number or name with
+    its own context: "employs 4,222,000 people" fails against "4,222,000 customers"."""
+    for part in split_sentences(claim):
+        if not any(check_grounding(part, f"{fact.context} {fact.sentence}").grounded for fact in facts):
+            return False
     if shape is None:
         return True
     says_more = set(content_terms(claim)) - shape.terms or numbers(claim) - shape.numbers

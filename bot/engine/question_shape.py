@@ -60,11 +60,13 @@ _TIME = re.compile(
     rf"\b(?:\d{{3,4}}s?\b|\d{{1,2}}(?:st|nd|rd|th)[ -]centur(?:y|ies)|{_MONTHS}"
     r"|\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midnight"
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|weekdays?|weekends?"
-    r"|(?:spring|summer|autumn|fall|winter|yesterday|today|tomorrow|century|centuries|decades?|ago|BC|AD|BCE)\b)",
+    r"|(?:spring|summer|autumn|fall|winter|yesterday|today|tomorrow|century|centuries|decades?|ago|BC|AD|BCE"
+    r"|morning|afternoon|evening|night|dawn|dusk|daily|weekly|monthly|annually|yearly)\b)",
     re.I,
 )
 _NUMBER_WORD = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?"
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen"
+    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?"
     r"|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|several|once|twice|single|both|multiple"
     r"|none|few|many|no)\b",
     re.I,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from docbot.engine.evidence import DENSE_CANDIDATES, Evidence
+from docbot.engine.evidence import Evidence
 from docbot.engine.question_shape import (
     QuestionShape,
     focus_share,
@@ -84,7 +84,7 @@ class RefusalPolicy:
     ) -> list[Evidence]:
         """The best-ranked sentences that answer the question, best first (empty: refuse)."""
         weights = focus_weights(shape, [item.sentence for item in evidence])
-        return [item for item in evidence[:DENSE_CANDIDATES] if self.answers(shape, item, closeness_to_names, weights)]
+        return [item for item in evidence if self.answers(shape, item, closeness_to_names, weights)]
 
     def after_generation(self, model_refused: bool, evidence: Sequence[Evidence]) -> bool:
         """Refuse when the model says it does not know and the supporting evidence is not strong."""
