@@ -32,6 +32,7 @@ class Evidence:
     coverage: float  # 0..1: idf-weighted share of the question's terms in the sentence
     score: float  # coverage plus context, minus a small penalty for lower-ranked passages
     context: str = ""  # the sentence before it in the same passage ("He was born in 1947.")
+    heading: str = ""  # the heading of its passage ("Lighthouse keeping" over "Step 1: climb the tower.")
     similarity: float = 0.0  # cosine similarity with the question (for the best few, else 0)
 
 
@@ -58,7 +59,7 @@ def rank_evidence(question: str, passages: Sequence[Passage], embedder: Embedder
         coverage = sum(weights[t] for t in asked & terms) / total
         context = sum(weights[t] for t in (asked & before) - terms) / total
         score = coverage + NEIGHBOUR_WEIGHT * context - RANK_DECAY * (number - 1)
-        ranked.append(Evidence(sentence, number, coverage, score, before_text))
+        ranked.append(Evidence(sentence, number, coverage, score, before_text, passages[number - 1].chunk.heading))
         previous = (number, sentence, terms)
     ranked.sort(key=lambda e: -e.score)
     if embedder is None or not ranked:

@@ -49,7 +49,8 @@ _FRAME_WORDS = (
     "what which who whom whose when where why how name named type kind call called term word many much year "
     "date main first one ones some used use take took taken place located location get got go went make made "
     "happen happened give given according consider considered known refer referred occur occurred article "
-    "document text passage paragraph author city country state town region continent county island province "
+    "document text passage paragraph author list explain describe detail tell show summarize summarise "
+    "city country state town region continent county island province "
     "nation village borough century decade month day era period"
 )
 _MONTHS = (
@@ -68,7 +69,7 @@ _NUMBER_WORD = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen"
     r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?"
     r"|thousands?|millions?|billions?|trillions?|dozens?|half|quarter|several|once|twice|single|both|multiple"
-    r"|none|few|many|no)\b",
+    r"|none)\b",
     re.I,
 )
 

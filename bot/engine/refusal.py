@@ -73,7 +73,7 @@ class RefusalPolicy:
         if topic_share(shape, where) < MIN_TOPIC_SHARE:
             return False
         needed = MIN_FOCUS_SHARE_WORDY if len(shape.focus) >= WORDY_FOCUS else MIN_FOCUS_SHARE
-        if focus_share(shape, item.sentence, weights) >= needed:
+        if focus_share(shape, f"{item.heading} {item.sentence}", weights) >= needed:
             return True
         if item.similarity < self.paraphrase_similarity:
             return False
