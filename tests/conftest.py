@@ -40,6 +40,20 @@ def store_at(path: Path) -> IndexStore:
     return IndexStore(path, DEFAULTS.approximate_above)
 
 
+def engine_over(docs: dict[str, str], tmp_path_factory, embedder: Embedder, llm: LanguageModel, top_k: int = 3):
+    """The real engine over a corpus of `docs` ({file name: text}), indexed in temporary folders."""
+    from docbot.components import build_engine, open_retriever
+    from docbot.index.builder import build_index
+
+    corpus = tmp_path_factory.mktemp("corpus")
+    for name, text in docs.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("index")
+    build_index(corpus, store_at(index_dir), embedder, CHUNKING)
+    settings = Settings(index_dir=index_dir, top_k=top_k)
+    return build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The packaged all-MiniLM-L6-v2, loaded once."""

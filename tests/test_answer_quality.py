@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from docbot.components import build_engine, open_retriever
-from docbot.index.builder import build_index
-from docbot.settings import Settings
-from tests.conftest import CHUNKING, REPO, run_docbot, store_at
+from tests.conftest import REPO, engine_over, run_docbot
 
 PARTS = {
     "pumps.md": "# Pumps\n\nThe circulation pump moves coolant through the engine block at high pressure.\n",
@@ -22,13 +19,7 @@ PARTS = {
 
 @pytest.fixture(scope="module")
 def parts_engine(tmp_path_factory, embedder, llm):
-    corpus = tmp_path_factory.mktemp("parts")
-    for name, text in PARTS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    index_dir = tmp_path_factory.mktemp("parts-index")
-    build_index(corpus, store_at(index_dir), embedder, CHUNKING)
-    settings = Settings(index_dir=index_dir, top_k=3)
-    return build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
+    return engine_over(PARTS, tmp_path_factory, embedder, llm)
 
 
 def test_hybrid_search_ranks_the_exact_keyword_passage_first(parts_engine):

@@ -7,15 +7,12 @@ import json
 
 import pytest
 
-from docbot.components import build_engine, open_retriever
 from docbot.engine.answer_text import UNGROUNDED_LEAD, compose_answer
 from docbot.engine.evaluation import BenchQuestion, judge, summarize
 from docbot.engine.evidence import Evidence
 from docbot.engine.prompt import NOT_FOUND_TEXT
 from docbot.engine.question_shape import AnswerKind, question_shape
-from docbot.index.builder import build_index
-from docbot.settings import Settings
-from tests.conftest import CHUNKING, run_docbot, store_at
+from tests.conftest import engine_over, run_docbot
 
 CITY = {
     "sports.md": (
@@ -37,13 +34,7 @@ CITY = {
 
 @pytest.fixture(scope="module")
 def city_engine(tmp_path_factory, embedder, llm):
-    corpus = tmp_path_factory.mktemp("city")
-    for name, text in CITY.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    index_dir = tmp_path_factory.mktemp("city-index")
-    build_index(corpus, store_at(index_dir), embedder, CHUNKING)
-    settings = Settings(index_dir=index_dir, top_k=3)
-    return build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
+    return engine_over(CITY, tmp_path_factory, embedder, llm)
 
 
 @pytest.mark.parametrize(
