@@ -39,7 +39,6 @@ def compose_answer(
         text = f"{claim.rstrip(' .')} [{support.source}]."
         quoted = [best, support]
     else:
-        support = best
         excerpt = _excerpt(best.sentence, shape, FIRST_LINE_CHARS)
         text = f'{UNGROUNDED_LEAD}"{excerpt}" [{best.source}]'
         claim = excerpt
