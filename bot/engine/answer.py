@@ -93,8 +93,14 @@ class Engine:
         shape = question_shape(question)
         names = " ".join(sorted(shape.topic))
         embedder = self.retriever.embedder
-        supporting = self.refusal.supporting(shape, evidence, lambda s: float(embedder.similarities(names, [s])[0]))
-        if not supporting or self.refusal.before_generation(query, passages, evidence):
+        # The cheap checks first: finding support may embed sentences again.
+        refused = self.refusal.before_generation(query, passages, evidence)
+        supporting = (
+            []
+            if refused
+            else self.refusal.supporting(shape, evidence, lambda s: float(embedder.similarities(names, [s])[0]))
+        )
+        if not supporting:
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)  # sources stay listed
         facts = pack_evidence(supporting, self.options.prompt_chars, self.options.answer_sentences)
         pieces: list[str] = []
