@@ -66,9 +66,7 @@ ModelOpt = Annotated[
 ]
 TopKOpt = Annotated[
     int | None,
-    typer.Option(
-        "-k", "--top-k", min=1, max=50, help="How many passages to retrieve.", show_default=str(Settings.top_k)
-    ),
+    typer.Option("-k", "--top-k", help="How many passages to retrieve.", show_default=str(Settings.top_k)),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 

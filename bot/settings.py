@@ -89,23 +89,49 @@ class Settings:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build Settings from the config file, the environment and explicit overrides."""
-    values: dict[str, Any] = {}
-    values.update(_read_config_file(config_file))
-    values.update(_read_environment())
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+    values: dict[str, tuple[Any, str]] = {}
+    config_path, from_file = _read_config_file(config_file)
+    values.update({k: (v, str(config_path)) for k, v in from_file.items()})
+    values.update({k: (v, ENV_PREFIX + k.upper()) for k, v in _read_environment().items()})
+    flags = {k: (v, "--" + k.replace("_", "-")) for k, v in overrides.items() if v is not None}
+    values.update(flags)
+    return Settings(**{k: _check_range(k, _coerce(k, v, src), src) for k, (v, src) in values.items()})
+
+
+# The allowed range of each numeric setting (inclusive; None = unbounded). A new int or float
+# setting declares its range here; _check_range applies it to every source alike.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "threads": (0, 256),
+    "context_size": (256, 131072),
+    "max_answer_tokens": (1, 1024),
+    "max_answer_chars": (80, 4000),
+    "max_answer_lines": (0, 20),
+    "temperature": (0, 2),
+    "top_k": (1, 50),
+    "prompt_chars": (1, None),
+    "answer_sentences": (1, None),
+    "refuse_below_coverage": (0, 1),
+    "refuse_below_similarity": (0, 1),
+    "chunk_chars": (100, 1000),
+    "chunk_overlap_sentences": (0, 5),
+    "embed_batch_size": (1, 1024),
+    "approximate_above": (1000, None),
+    "discord_cooldown_seconds": (0, None),
+    "discord_queue_size": (1, 1000),
+    "discord_edit_seconds": (0, None),
+}
 
 
 _TYPES = get_type_hints(Settings)
 _NAMES = {f.name for f in fields(Settings)}
 
 
-def _read_config_file(config_file: Path | None) -> dict[str, Any]:
+def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, Any]]:
     path = config_file or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     if path is None:
         path = Path(DEFAULT_CONFIG_FILE)
         if not path.is_file():
-            return {}
+            return None, {}
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -119,7 +145,7 @@ def _read_config_file(config_file: Path | None) -> dict[str, Any]:
     unknown = sorted(set(flat) - _NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-    return flat
+    return path, flat
 
 
 def _read_environment() -> dict[str, Any]:
@@ -136,8 +162,17 @@ def _read_environment() -> dict[str, Any]:
     return values
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """Turn strings (env vars) and TOML values into the field's declared type."""
+def _check_range(name: str, value: Any, source: str) -> Any:
+    """Raise ConfigError naming the setting, its source and its range when value lies outside it."""
+    low, high = RANGES.get(name, (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):
+        allowed = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ConfigError(f"{name} = {value!r} (from {source}) is out of range: allowed {allowed}")
+    return value
+
+
+def _coerce(name: str, value: Any, source: str = "") -> Any:
+    """Turn strings (env vars) and TOML values into the field's declared type; no silent coercion."""
     if name not in _NAMES:
         raise ConfigError(f"unknown setting: {name}")
     kind = _TYPES[name]
@@ -148,11 +183,16 @@ def _coerce(name: str, value: Any) -> Any:
                     return True
                 if value.lower() in {"0", "false", "no", "off"}:
                     return False
-                raise ValueError(value)
-            return bool(value)
+            if isinstance(value, bool):
+                return value
+            raise ValueError(value)
         if kind is int:
+            if isinstance(value, bool | float):
+                raise ValueError(value)
             return int(value)
         if kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
             return float(value)
         if kind == tuple[int, ...]:
             if isinstance(value, str):
@@ -162,4 +202,10 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(value).expanduser()
         return str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"invalid value for {name}: {value!r}") from None
+        where = f" (from {source})" if source else ""
+        raise ConfigError(f"invalid value for {name}{where}: {value!r} is not {_kind_name(kind)}") from None
+
+
+def _kind_name(kind: Any) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a number"}
+    return names.get(kind, "valid")

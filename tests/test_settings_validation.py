@@ -1,0 +1,82 @@
+"""Every setting is checked against its range wherever it comes from: one line, exit 1."""
+
+from __future__ import annotations
+
+import pytest
+
+from docbot.errors import ConfigError
+from docbot.settings import load_settings
+from tests.conftest import run_docbot
+
+BAD = [
+    ("top_k", 0),
+    ("top_k", -3),
+    ("top_k", 51),
+    ("chunk_chars", 0),
+    ("chunk_chars", -5),
+    ("chunk_overlap_sentences", 6),
+    ("embed_batch_size", 0),
+    ("threads", -1),
+    ("context_size", 16),
+    ("max_answer_chars", 0),
+    ("max_answer_tokens", 0),
+    ("max_answer_lines", 21),
+    ("answer_sentences", 0),
+    ("refuse_below_similarity", 1.5),
+    ("refuse_below_coverage", -0.1),
+    ("temperature", 3.0),
+    ("approximate_above", 10),
+    ("discord_cooldown_seconds", -1.0),
+    ("discord_queue_size", 0),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD)
+def test_out_of_range_flag_is_refused_with_setting_and_source(name, value):
+    with pytest.raises(ConfigError) as err:
+        load_settings(**{name: value})
+    message = str(err.value)
+    assert name in message and "--" + name.replace("_", "-") in message and "allowed" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("top_k = 5.7", "top_k"), ("threads = true", "threads"), ("discord_allow_dms = 1", "discord_allow_dms")],
+)
+def test_wrong_type_in_config_file_is_refused(tmp_path, text, name):
+    config = tmp_path / "docbot.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(config)
+    assert name in str(err.value) and str(config) in str(err.value)
+
+
+def test_env_source_named(monkeypatch):
+    monkeypatch.setenv("DOCBOT_THREADS", "-1")
+    with pytest.raises(ConfigError, match="DOCBOT_THREADS"):
+        load_settings()
+
+
+def test_in_range_values_pass(tmp_path):
+    config = tmp_path / "docbot.toml"
+    config.write_text("top_k = 50\nchunk_chars = 100\ntemperature = 0\n")
+    settings = load_settings(config)
+    assert (settings.top_k, settings.chunk_chars, settings.temperature) == (50, 100, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "source"),
+    [
+        (["--top-k", "0"], {}, "--top-k"),
+        ([], {"DOCBOT_CONTEXT_SIZE": "16"}, "DOCBOT_CONTEXT_SIZE"),
+        (["--config", "CONFIG"], {}, "docbot.toml"),
+    ],
+)
+def test_cli_prints_one_line_and_exits_1(tmp_path, args, env, source):
+    config = tmp_path / "docbot.toml"
+    config.write_text("chunk_chars = 0\n")
+    args = [str(config) if a == "CONFIG" else a for a in args]
+    result = run_docbot("search", *args, "--corpus", str(tmp_path), "anything", env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("docbot: error:") and source in lines[0]
