@@ -112,6 +112,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "answer_sentences": (1, None),
     "refuse_below_coverage": (0, 1),
     "refuse_below_similarity": (0, 1),
+    "paraphrase_similarity": (0, 1),
     "chunk_chars": (100, 1000),
     "chunk_overlap_sentences": (0, 5),
     "embed_batch_size": (1, 1024),

@@ -28,6 +28,7 @@ BAD = [
     ("approximate_above", 10),
     ("discord_cooldown_seconds", -1.0),
     ("discord_queue_size", 0),
+    ("paraphrase_similarity", 1.2),
 ]
 
 
@@ -80,3 +81,15 @@ def test_cli_prints_one_line_and_exits_1(tmp_path, args, env, source):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("docbot: error:") and source in lines[0]
+
+
+def test_every_numeric_setting_declares_its_range():
+    """A new int or float setting without a range would accept any value silently."""
+    from dataclasses import fields
+    from typing import get_type_hints
+
+    from docbot.settings import RANGES, Settings
+
+    hints = get_type_hints(Settings)
+    numeric = {f.name for f in fields(Settings) if hints[f.name] in (int, float)}
+    assert numeric - set(RANGES) == set()
