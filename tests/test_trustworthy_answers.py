@@ -80,6 +80,41 @@ def test_a_number_is_grounded_only_with_what_the_claim_says_it_counts():
     assert "employs 4,222,000 people" not in text
 
 
+LONG_FACT = Evidence(
+    "Most Wexmouth fishermen remained poor and short of land, and by 1650 the harbour had been exporting "
+    "salted herring and wool to the Baltic ports for more than a generation.",
+    source=1,
+    coverage=0.5,
+    score=0.5,
+)
+
+
+def test_a_quoted_first_line_shows_the_part_of_a_long_sentence_that_answers():
+    shape = question_shape("What was one of Wexmouth's major exports?")
+    text, _ = compose_answer("nothing useful here", [LONG_FACT], 400, shape)
+    first_line = text.split("\n")[0]
+    assert first_line.startswith(UNGROUNDED_LEAD)
+    assert "salted herring" in first_line
+    assert "fishermen" not in first_line  # the part that answers, not the whole sentence
+
+
+def test_a_claim_taken_from_another_part_of_the_sentence_is_not_the_first_line():
+    fact = Evidence(
+        "King David of Scotland, whose elder brother Alexander had married Sybilla of Normandy, was instrumental "
+        "in bringing Norman knights, monks and customs to the Scottish lowlands, part of the process some "
+        "scholars call the Davidian Revolution.",
+        source=1,
+        coverage=0.5,
+        score=0.5,
+    )
+    shape = question_shape("Who did Alexander marry?")
+    wrong, _ = compose_answer("The Davidian Revolution [1].", [fact], 400, shape)
+    assert not wrong.startswith("The Davidian Revolution")
+    assert "Sybilla" in wrong.split("\n")[0]
+    right, _ = compose_answer("Alexander married Sybilla of Normandy [1].", [fact], 400, shape)
+    assert right.startswith("Alexander married Sybilla of Normandy [1].")
+
+
 def test_a_paraphrased_relation_is_answered(city_engine):
     answer = city_engine.answer("Who founded Acme?")
     assert answer.answered

@@ -11,9 +11,10 @@ import re
 import textwrap
 from collections.abc import Sequence
 
+from docbot.engine.answer_span import answer_window
 from docbot.engine.evidence import Evidence
 from docbot.engine.grounding import check_grounding
-from docbot.engine.question_shape import AnswerKind, QuestionShape, holds_answer_kind
+from docbot.engine.question_shape import QuestionShape, holds_answer_kind
 from docbot.index.chunking import split_sentences
 from docbot.index.terms import content_terms, numbers
 
@@ -22,7 +23,8 @@ CITATION = re.compile(r"\[(\d{1,2})\]")
 _SPACED_CITATION = re.compile(r"\s*" + CITATION.pattern)  # with the space before it, to remove it
 UNGROUNDED_LEAD = "The documents say: "
 SAME_CLAIM_SHARE = 0.6  # a claim this close to the whole quoted sentence needs no quote after it
-FIRST_LINE_CHARS = 100  # a quoted first line shows this much of its sentence, around the answer
+FIRST_LINE_CHARS = 90  # a quoted first line shows this much of its sentence, around the answer
+CLAIM_WINDOW_CHARS = 100  # a claim must add what lies in this much of a sentence, around the answer
 
 
 def compose_answer(
@@ -61,32 +63,30 @@ def _backs(claim: str, facts: Sequence[Evidence], shape: QuestionShape | None) -
     if shape is None:
         return True
     says_more = set(content_terms(claim)) - shape.terms or numbers(claim) - shape.numbers
-    return bool(says_more) and holds_answer_kind(shape, claim)
+    return bool(says_more) and holds_answer_kind(shape, claim) and _in_answer_window(claim, facts, shape)
 
 
 def _excerpt(sentence: str, shape: QuestionShape | None, width: int) -> str:
-    """The part of `sentence`, at most `width` characters, that best holds the answer: the
-    question's words with something new between or beside them, and the kind of answer asked."""
-    if len(sentence) <= width:
-        return sentence
+    """The part of `sentence`, at most `width` characters, most likely to hold the answer."""
+    if len(sentence) <= width or shape is None:
+        return textwrap.shorten(sentence, width, placeholder="…")
     words = sentence.split()
-    asked = shape.terms if shape else frozenset()
-    typed = shape is not None and shape.kind is not AnswerKind.OTHER
-    weight = []
-    for word in words:
-        known = bool(set(content_terms(word)) & asked)
-        weight.append(1.0 if known else (1.5 if typed and shape and holds_answer_kind(shape, word) else 0.1))
-    best, best_score = (0, 0), -1.0
-    for first in range(len(words)):
-        last, length = first, len(words[first])
-        while last + 1 < len(words) and length + 1 + len(words[last + 1]) <= width - 2:
-            last += 1
-            length += 1 + len(words[last])
-        score = sum(weight[first : last + 1])
-        if score > best_score:
-            best, best_score = (first, last), score
-    first, last = best
+    first, last = answer_window(sentence, shape, width)
     return ("…" if first else "") + " ".join(words[first : last + 1]) + ("…" if last < len(words) - 1 else "")
+
+
+def _in_answer_window(claim: str, facts: Sequence[Evidence], shape: QuestionShape) -> bool:
+    """Whether what the claim adds to the question lies where some fact most likely holds the answer:
+    a claim built from another part of the sentence ("Who did Alexander I marry?" -> "the Davidian
+    Revolution") answers something else."""
+    added = set(content_terms(claim)) - shape.terms
+    if not added:
+        return True
+    for fact in facts:
+        window = set(content_terms(_excerpt(fact.sentence, shape, CLAIM_WINDOW_CHARS)))
+        if len(added & window) * 2 >= len(added):
+            return True
+    return False
 
 
 def _claim(reply: str, max_chars: int) -> str:
