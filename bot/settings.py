@@ -70,7 +70,7 @@ class Settings:
         from platformdirs import user_cache_path
 
         corpus = Path(self.corpus).resolve()
-        digest = hashlib.sha1(str(corpus).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(os.fsencode(corpus)).hexdigest()[:10]  # a path's bytes need not be UTF-8
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
 
     def resolved_threads(self) -> int:

@@ -35,7 +35,7 @@ class CorpusListing:
     """The documents below a corpus folder, sorted, and what will not be read."""
 
     files: list[CorpusFile] = field(default_factory=list)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (document, reason): stat failed
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (document, reason it cannot be indexed)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (entry, kind): ".png", "FIFO", ...
 
 
@@ -49,6 +49,7 @@ def find_corpus_files(corpus: Path) -> CorpusListing:
         )
     root = corpus.resolve()
     listing = CorpusListing()
+    names: set[str] = set()
 
     def unlistable(error: OSError) -> None:
         where = Path(error.filename) if error.filename else root
@@ -61,6 +62,10 @@ def find_corpus_files(corpus: Path) -> CorpusListing:
             if name.startswith(".") or (path.is_symlink() and not path.resolve().is_relative_to(root)):
                 continue
             relpath = stored_name(path, root)
+            if relpath in names:  # "a\\xff.txt" spelled out beside a file whose name holds the byte
+                listing.unreadable.append((relpath, "another file's name reads the same once escaped: rename one"))
+                continue
+            names.add(relpath)
             try:
                 info = path.stat()
             except OSError as exc:  # vanished, a dangling link, no permission

@@ -74,6 +74,31 @@ def test_a_file_name_that_is_not_utf8_is_indexed_with_its_bytes_escaped(write_co
     ]
 
 
+def test_two_names_that_read_the_same_once_escaped_keep_the_first_and_warn(write_corpus, tmp_path, embedder):
+    corpus = write_corpus({**GOOD, "x\\xff.txt": "The file whose name spells out a backslash is about otters."})
+    write_raw(corpus, b"x\xff.txt", "The file whose name holds the byte is about beavers.")
+    warnings: list[str] = []
+    store = store_at(tmp_path / "index")
+
+    report = build_index(corpus, store, embedder, CHUNKING, events=BuildEvents(on_warning=warnings.append))
+
+    assert sorted(report.added) == ["good.md", "x\\xff.txt"]
+    assert "otters" in " ".join(c.text for c in store.load().chunks if c.doc == "x\\xff.txt")
+    assert warnings == ["skipped x\\xff.txt: another file's name reads the same once escaped: rename one"]
+
+
+def test_a_corpus_folder_whose_own_name_is_not_utf8_gets_its_default_index(tmp_path):
+    corpus = os.path.join(os.fsencode(tmp_path), b"docs\xff")
+    write_raw(Path(os.fsdecode(corpus)), b"notes.md", GOOD["good.md"])
+    cache = tmp_path / "cache"  # where the default index folder goes (platformdirs reads XDG_CACHE_HOME)
+
+    result = run_docbot("index", "--corpus", os.fsdecode(corpus), env={"XDG_CACHE_HOME": str(cache)})
+
+    assert result.returncode == 0, result.stderr
+    assert "index updated: 1 added" in result.stderr
+    assert len(list(cache.glob("docbot/indexes/docs*/CURRENT"))) == 1
+
+
 def corpus_of_odd_entries(write_corpus, monkeypatch) -> Path:
     """GOOD, plus one entry of each kind that is not a document."""
     corpus = write_corpus({**GOOD, "photos/cat.png": "png", "photos/dog.png": "png", "old.zip": "zip", "Makefile": "x"})
