@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from docbot.index import store as store_module
 from docbot.index.builder import BuildEvents, build_index
 from docbot.index.errors import IndexWriteError
 from docbot.index.store import IndexStore
 from tests.conftest import CHUNKING, REPO, run_docbot, store_at
+from tests.test_index_faults import WRITE_STEPS  # every filesystem call IndexStore.write makes
 
 VENUS = "# Venus\n\nVenus spins backwards, so the Sun rises in the west there.\n"
 UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c"]  # root in a mount namespace of its own
@@ -28,15 +28,6 @@ SNAPSHOT = (  # snapshot() as a command, for inside that namespace
     "import json, sys, pathlib, tests.test_index_write_faults as t; "
     "print(json.dumps(t.snapshot(pathlib.Path(sys.argv[1]))))"
 )
-# Every filesystem call IndexStore.write makes, in the order a build makes them.
-WRITE_CALLS = [
-    (store_module.Path, "mkdir"),
-    (store_module.Path, "open"),
-    (store_module, "_save_array"),
-    (store_module, "_fsync"),
-    (store_module.os, "rename"),
-    (store_module.os, "replace"),
-]
 
 
 @pytest.fixture
@@ -66,7 +57,7 @@ def assert_one_line(result: subprocess.CompletedProcess[str], message: str) -> N
     assert result.stderr.splitlines() == [f"docbot: error: {message}"]
 
 
-@pytest.mark.parametrize(("owner", "name"), WRITE_CALLS, ids=[name for _, name in WRITE_CALLS])
+@pytest.mark.parametrize(("owner", "name"), WRITE_STEPS, ids=[name for _, name in WRITE_STEPS])
 def test_no_space_at_any_write_is_one_error_and_the_previous_index_stays(built, embedder, monkeypatch, owner, name):
     corpus, store = built
     before = snapshot(store.root)
