@@ -79,8 +79,8 @@ def build_index(
         previous = None if rebuild else _reusable(store, embedder, chunking, events)
         old_files = previous.manifest.files if previous else {}
         files = listing.files
+        report.ignored = listing.ignored
         for entry, kind in listing.ignored:
-            report.ignored.append((entry, kind))
             events.on_ignored(entry, kind)
         if not files and not listing.unreadable:
             raise EmptyCorpusError(f"no .txt, .md, .pdf or .html files in {corpus}{report.skipped_kinds()}")
@@ -116,7 +116,7 @@ def build_index(
             (report.changed if old else report.added).append(item.relpath)
         report.removed = sorted(set(old_files) - {item.relpath for item in files})
         if not entries:
-            raise EmptyCorpusError(f"no readable documents in {corpus} ({len(report.skipped)} skipped)")
+            raise EmptyCorpusError(f"no readable documents in {corpus}{report.skipped_kinds()}")
 
         if previous and not (report.added or report.changed or report.removed):
             report.chunks = previous.manifest.chunk_count

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from docbot.index.builder import BuildEvents, build_index
+from docbot.index.errors import EmptyCorpusError
 from docbot.index.search import Retriever
 from tests.conftest import CHUNKING, run_docbot, store_at
 
@@ -144,6 +145,15 @@ def test_docbot_index_counts_what_it_skipped_and_names_it_with_verbose(write_cor
     assert "index already up to date: 0 added, 0 changed, 0 removed, 1 unchanged, 7 skipped (2 .png" in verbose.stderr
     for line in ("skipped pipe.txt (FIFO)", "skipped agent.sock (socket)", "skipped photos/dog.png (.png)"):
         assert line in verbose.stderr.splitlines()
+
+
+def test_a_corpus_without_documents_says_what_it_holds(write_corpus, tmp_path, embedder):
+    corpus = write_corpus({"a.png": "png", "b.png": "png", "notes.docx": "docx"})
+
+    with pytest.raises(EmptyCorpusError) as error:
+        build_index(corpus, store_at(tmp_path / "index"), embedder, CHUNKING)
+
+    assert str(error.value) == f"no .txt, .md, .pdf or .html files in {corpus} (2 .png, 1 .docx)"
 
 
 def test_corpus_that_is_a_file_says_so_in_one_line(tmp_path):
