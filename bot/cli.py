@@ -94,8 +94,7 @@ def index(
     progress, events = render.build_progress(settings.progress_seconds, verbose)
     with progress:
         report = index_corpus(settings, make_embedder(settings), rebuild, events)
-    state = "index updated" if report.written else "index already up to date"
-    render.err.print(f"{state}: {report.summary()}  [dim]({settings.resolved_index_dir()})[/dim]", soft_wrap=True)
+    render.print_build_report(report, settings.resolved_index_dir())
 
 
 @app.command()

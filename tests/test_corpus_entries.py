@@ -102,7 +102,8 @@ def test_a_corpus_folder_whose_own_name_is_not_utf8_gets_its_default_index(tmp_p
 
 def corpus_of_odd_entries(write_corpus, monkeypatch) -> Path:
     """GOOD, plus one entry of each kind that is not a document."""
-    corpus = write_corpus({**GOOD, "photos/cat.png": "png", "photos/dog.png": "png", "old.zip": "zip", "Makefile": "x"})
+    others = {"photos/cat.png": "png", "photos/dog.png": "png", "old.zip": "zip", "Makefile": "x", "notes.[red]": "x"}
+    corpus = write_corpus({**GOOD, **others})  # "[red]": rich markup, if it were not escaped
     os.mkfifo(corpus / "pipe.txt")  # a document's name: opening it would wait for a writer forever
     monkeypatch.chdir(corpus)  # a socket's path must be short
     with socket.socket(socket.AF_UNIX) as listener:
@@ -113,7 +114,7 @@ def corpus_of_odd_entries(write_corpus, monkeypatch) -> Path:
 
 SUMMARY = (
     "1 added, 0 changed, 0 removed, 0 unchanged, "
-    "7 skipped (2 .png, 1 .zip, 1 FIFO, 1 extensionless file, 1 socket, 1 unreadable folder);"
+    "8 skipped (2 .png, 1 .[red], 1 .zip, 1 FIFO, 1 extensionless file, 1 socket, 1 unreadable folder);"
 )
 
 
@@ -142,8 +143,9 @@ def test_docbot_index_counts_what_it_skipped_and_names_it_with_verbose(write_cor
 
     assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
     assert SUMMARY in quiet.stderr and "pipe.txt" not in quiet.stderr
-    assert "index already up to date: 0 added, 0 changed, 0 removed, 1 unchanged, 7 skipped (2 .png" in verbose.stderr
-    for line in ("skipped pipe.txt (FIFO)", "skipped agent.sock (socket)", "skipped photos/dog.png (.png)"):
+    assert "index already up to date: 0 added, 0 changed, 0 removed, 1 unchanged, 8 skipped (2 .png" in verbose.stderr
+    named = ("skipped pipe.txt (FIFO)", "skipped agent.sock (socket)", "skipped photos/dog.png (.png)")
+    for line in (*named, "skipped notes.[red] (.[red])"):
         assert line in verbose.stderr.splitlines()
 
 

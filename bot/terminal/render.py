@@ -7,6 +7,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from docbot.engine.answer import Answer
-from docbot.index.builder import BuildEvents
+from docbot.index.builder import BuildEvents, BuildReport
 from docbot.index.search import Passage
 
 out = Console(highlight=False, soft_wrap=True)
@@ -104,6 +105,12 @@ def _progress_bar(console: Console) -> tuple[AbstractContextManager[object], Bui
         on_embed_progress=lambda done: progress.advance(task, done),
     )
     return progress, events
+
+
+def print_build_report(report: BuildReport, index_dir: Path) -> None:
+    """The build's one-line summary on standard error; file types and the folder are shown as they are."""
+    state = "index updated" if report.written else "index already up to date"
+    err.print(f"{state}: {escape(report.summary())}  [dim]({escape(str(index_dir))})[/dim]", soft_wrap=True)
 
 
 @contextmanager
