@@ -26,19 +26,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from filelock import FileLock, Timeout
 
 from docbot.index.chunking import Chunk
+from docbot.index.durable import TEMPORARY_SUFFIX, fsync, save_array, save_vectors, write_atomically
 from docbot.index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError, IndexWriteError
 
 FORMAT_VERSION = 2  # 2: chunk locations are {kind, start, end} objects, not "lines 3-5" strings
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 STAGING_PREFIX = ".staging-"
-TEMPORARY_SUFFIX = ".tmp"
 # The .lock file cannot be opened for these reasons when the folder is read-only to this user.
 READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 MANIFEST_FILE = "manifest.json"
@@ -199,7 +199,7 @@ class IndexStore:
             manifest.built_at = time.time()
             self._write_generation(staging, manifest, chunks, embeddings, vectors)
             os.rename(staging, self.root / generation)
-            _write_atomically(self.root / CURRENT_FILE, generation + "\n")
+            write_atomically(self.root / CURRENT_FILE, generation + "\n")
         except BaseException as exc:
             swapped = self._live_generation() == generation  # only syncing the folder after the swap failed
             if not swapped:
@@ -238,22 +238,18 @@ class IndexStore:
     def _write_generation(
         self, folder: Path, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray, vectors: Any
     ) -> None:
-        import faiss
-
         with (folder / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
         with (folder / EMBEDDINGS_FILE).open("wb") as handle:
-            _save_array(handle, embeddings)
+            save_array(handle, embeddings)
         with (folder / VECTORS_FILE).open("wb") as handle:
-            # Through Python's file: faiss's own only prints a failed close (a full disk) and carries on.
-            writer = faiss.PyCallbackIOWriter(handle.write)  # type: ignore[attr-defined]  # not in faiss's stubs
-            faiss.write_index(vectors, writer)
+            save_vectors(handle, vectors)
         # The manifest goes last: a generation without one is never complete.
         (folder / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         for name in (CHUNKS_FILE, EMBEDDINGS_FILE, VECTORS_FILE, MANIFEST_FILE):
-            _fsync(folder / name)
-        _fsync(folder)
+            fsync(folder / name)
+        fsync(folder)
 
     def _remove_stale(self, keep: set[str]) -> None:
         for entry in self._entries():
@@ -327,33 +323,3 @@ class IndexStore:
 def ivf_list_count(count: int) -> int:
     """How many inverted lists an IVF index over `count` vectors gets (~2 sqrt(n))."""
     return max(1, min(int(IVF_LISTS_PER_SQRT_N * count**0.5), count // IVF_MIN_VECTORS_PER_LIST))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}")
-    try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
-
-
-def _save_array(handle: BinaryIO, array: np.ndarray) -> None:
-    """np.save through Python's file: a full disk is then "no space left on device", where numpy's own
-    fwrite says only "1152 requested and 992 written" (seen on a full 1 MB tmpfs)."""
-    array = np.ascontiguousarray(array, dtype=np.float32)
-    np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(array))
-    handle.write(array.data)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
