@@ -80,6 +80,9 @@ def index(
     corpus: CorpusOpt = None,
     index_dir: IndexDirOpt = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every file, even unchanged ones.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Name every skipped entry, not only the counts.")
+    ] = False,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -88,11 +91,10 @@ def index(
     from docbot.terminal import render
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder)
-    progress, events = render.build_progress()
+    progress, events = render.build_progress(settings.progress_seconds, verbose)
     with progress:
         report = index_corpus(settings, make_embedder(settings), rebuild, events)
-    state = "index updated" if report.written else "index already up to date"
-    render.err.print(f"{state}: {report.summary()}  [dim]({settings.resolved_index_dir()})[/dim]")
+    render.print_build_report(report, settings.resolved_index_dir())
 
 
 @app.command()
@@ -203,7 +205,7 @@ def evaluate(
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
     bench = load_questions(questions, limit)
     embedder_model = make_embedder(settings)
-    progress, events = render.build_progress()
+    progress, events = render.build_progress(settings.progress_seconds)
     with progress:
         index_corpus(settings, embedder_model, events=events)
     engine = build_engine(settings, open_retriever(settings, embedder_model))

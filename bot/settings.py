@@ -50,6 +50,7 @@ class Settings:
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
     approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF; see store.py)
+    progress_seconds: float = 15.0  # builds log a progress line this often when stderr is not a terminal
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global
@@ -69,7 +70,7 @@ class Settings:
         from platformdirs import user_cache_path
 
         corpus = Path(self.corpus).resolve()
-        digest = hashlib.sha1(str(corpus).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(os.fsencode(corpus)).hexdigest()[:10]  # a path's bytes need not be UTF-8
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
 
     def resolved_threads(self) -> int:
@@ -117,6 +118,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "chunk_overlap_sentences": (0, 5),
     "embed_batch_size": (1, 1024),
     "approximate_above": (1000, None),
+    "progress_seconds": (0, 3600),
     "discord_cooldown_seconds": (0, None),
     "discord_queue_size": (1, 1000),
     "discord_edit_seconds": (0, None),

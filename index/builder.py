@@ -10,17 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from docbot.index.chunking import Chunk, ChunkingParams, chunk_paragraphs
-from docbot.index.documents import (
-    CorpusFile,
-    UnreadableFileError,
-    cannot_read,
-    file_sha256,
-    find_corpus_files,
-    read_paragraphs,
-)
+from docbot.index.corpus import CorpusFile, count_kinds, find_corpus_files
+from docbot.index.documents import UnreadableFileError, cannot_read, file_sha256, read_paragraphs
 from docbot.index.embedder import Embedder
 from docbot.index.errors import EmptyCorpusError, IndexCorruptError
 from docbot.index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
+
+NO_TEXT = "no text"
 
 
 @dataclass
@@ -31,18 +27,26 @@ class BuildReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (document, reason), each warned about
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (entry, kind): not documents (corpus.py)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
     written: bool = False
 
     def summary(self) -> str:
+        skipped = len(self.skipped) + len(self.ignored)
         return (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; {self.chunks} chunks "
+            f"{len(self.unchanged)} unchanged, {skipped} skipped{self.skipped_kinds()}; {self.chunks} chunks "
             f"({self.embedded} embedded) in {self.seconds:.1f} s"
         )
+
+    def skipped_kinds(self) -> str:
+        """What was skipped, by kind, e.g. " (12 .png, 1 unreadable document)"; "" when nothing was."""
+        documents = ["empty document" if reason == NO_TEXT else "unreadable document" for _, reason in self.skipped]
+        kinds = documents + [kind for _, kind in self.ignored]
+        return f" ({count_kinds(kinds)})" if kinds else ""
 
 
 @dataclass
@@ -50,6 +54,9 @@ class BuildEvents:
     """Hooks a front end can fill to show progress; all optional."""
 
     on_warning: Callable[[str], None] = lambda message: None
+    on_ignored: Callable[[str, str], None] = lambda entry, kind: None  # not a document: counted, not warned
+    on_read_start: Callable[[int], None] = lambda total: None  # files to check
+    on_read_progress: Callable[[int], None] = lambda done: None  # files taken up (read if new or changed)
     on_embed_start: Callable[[int], None] = lambda total: None
     on_embed_progress: Callable[[int], None] = lambda done: None
 
@@ -66,20 +73,25 @@ def build_index(
     events = events or BuildEvents()
     started = time.perf_counter()
     report = BuildReport()
-    if not corpus.is_dir():
-        raise EmptyCorpusError(f"corpus folder not found: {corpus}")
+    listing = find_corpus_files(corpus)
     with store.lock():
+        store.remove_leftovers()
         previous = None if rebuild else _reusable(store, embedder, chunking, events)
         old_files = previous.manifest.files if previous else {}
-        files, unreadable = find_corpus_files(corpus)
-        if not files and not unreadable:
-            raise EmptyCorpusError(f"no .txt, .md, .pdf or .html files in {corpus}")
-        for relpath, reason in unreadable:
+        files = listing.files
+        report.ignored = listing.ignored
+        for entry, kind in listing.ignored:
+            events.on_ignored(entry, kind)
+        if not files and not listing.unreadable:
+            raise EmptyCorpusError(f"no .txt, .md, .pdf or .html files in {corpus}{report.skipped_kinds()}")
+        for relpath, reason in listing.unreadable:
             _skip(report, events, relpath, reason)
 
         entries: dict[str, FileEntry] = {}
         kept: list[tuple[str, list[Chunk], np.ndarray | None]] = []
+        events.on_read_start(len(files))
         for item in files:
+            events.on_read_progress(1)
             old = old_files.get(item.relpath)
             try:
                 sha = (
@@ -104,11 +116,12 @@ def build_index(
             (report.changed if old else report.added).append(item.relpath)
         report.removed = sorted(set(old_files) - {item.relpath for item in files})
         if not entries:
-            raise EmptyCorpusError(f"no readable documents in {corpus} ({len(report.skipped)} skipped)")
+            raise EmptyCorpusError(f"no readable documents in {corpus}{report.skipped_kinds()}")
 
         if previous and not (report.added or report.changed or report.removed):
             report.chunks = previous.manifest.chunk_count
         else:
+            store.check_writable()  # before minutes of embedding, not after
             chunks, embeddings = _embed_new(kept, embedder, events, report)
             manifest = Manifest(embedder.name, embeddings.shape[1], chunking.as_dict(), entries)
             store.write(manifest, chunks, embeddings)
@@ -149,7 +162,7 @@ def _chunk_file(
         _skip(report, events, item.relpath, str(exc))
         return None
     if not chunks:
-        _skip(report, events, item.relpath, "no text")
+        _skip(report, events, item.relpath, NO_TEXT)
         return None
     return chunks
 

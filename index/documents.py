@@ -1,9 +1,8 @@
-"""Find the corpus files and turn each into paragraphs that remember their heading and place."""
+"""Turn each corpus file into paragraphs that remember their heading and place."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,41 +45,6 @@ class Paragraph:
     text: str
     heading: str
     location: Location | None  # None where the file has no lines or pages to point at (HTML)
-
-
-@dataclass(frozen=True)
-class CorpusFile:
-    path: Path  # absolute
-    relpath: str  # relative to the corpus, with forward slashes
-    size: int
-    mtime_ns: int
-
-
-def find_corpus_files(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
-    """Supported files below `corpus`, sorted, and (file, reason) for those that cannot be read.
-
-    Hidden entries and symlinks pointing outside the corpus are left out without a word.
-    """
-    root = corpus.resolve()
-    found: list[CorpusFile] = []
-    unreadable: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                continue
-            relpath = path.relative_to(root).as_posix()
-            try:
-                stat = path.stat()
-            except OSError as exc:  # vanished, a dangling link, no permission
-                unreadable.append((relpath, cannot_read(exc)))
-                continue
-            if path.is_file():
-                found.append(CorpusFile(path, relpath, stat.st_size, stat.st_mtime_ns))
-    return found, unreadable
 
 
 def cannot_read(exc: OSError) -> str:

@@ -9,6 +9,14 @@ class EmptyCorpusError(DocbotError):
     """The corpus folder has no readable .txt, .md, .pdf or .html file."""
 
 
+class CorpusNotFolderError(DocbotError):
+    """The corpus path does not exist, or is a file rather than a folder."""
+
+
+class IndexWriteError(DocbotError):
+    """The index folder cannot be written: read-only, full, gone, or not a folder."""
+
+
 class IndexNotFoundError(DocbotError):
     """No index has been built yet in the index folder."""
 

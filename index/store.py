@@ -5,20 +5,25 @@ Layout of an index folder:
     CURRENT              name of the live generation (replaced atomically)
     gen-<id>/            manifest.json, chunks.jsonl, embeddings.npy, vectors.faiss
     .lock                held by the build writing a new generation
+    .staging-<id>/       a generation being written (a killed build's is removed by the next one)
 
 A build writes a whole new generation beside the live one and only then points CURRENT at it,
-so a build that fails or is killed at any moment leaves the previous index in service.
+so a build that fails or is killed at any moment leaves the previous index in service. A folder
+that cannot be written (read-only, full, gone) is one IndexWriteError naming the reason; an index
+nobody may write is still served, and refreshing it is a no-op while its corpus is unchanged.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +32,15 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from docbot.index.chunking import Chunk
-from docbot.index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
+from docbot.index.durable import TEMPORARY_SUFFIX, fsync, save_array, save_vectors, write_atomically
+from docbot.index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError, IndexWriteError
 
 FORMAT_VERSION = 2  # 2: chunk locations are {kind, start, end} objects, not "lines 3-5" strings
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
+STAGING_PREFIX = ".staging-"
+# The .lock file cannot be opened for these reasons when the folder is read-only to this user.
+READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 MANIFEST_FILE = "manifest.json"
 CHUNKS_FILE = "chunks.jsonl"
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -122,6 +131,10 @@ class IndexStore:
             name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise IndexNotFoundError(f"no index in {self.root}: run `docbot index` first") from None
+        except NotADirectoryError:
+            raise IndexNotFoundError(
+                f"index folder {self.root} is not a folder: point --index-dir at the folder `docbot index` built"
+            ) from None
         except OSError as exc:
             raise IndexCorruptError(f"cannot read {self.root / CURRENT_FILE}: {exc}") from None
         if not name.startswith("gen-") or "/" in name:
@@ -170,26 +183,35 @@ class IndexStore:
         return StoredIndex(manifest, chunks, embeddings, vectors, path)
 
     def write(self, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray) -> Path:
-        """Write a new generation and make it live in one atomic step; returns its folder."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Write a new generation and make it live in one atomic step; returns its folder.
+
+        Raises IndexWriteError if the folder cannot take it; the live generation is then untouched.
+        """
         generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        staging = self.root / f".staging-{generation}"
-        staging.mkdir()
+        staging = self.root / f"{STAGING_PREFIX}{generation}"
+        previous = self._live_generation()
         try:
-            previous = self.current_path().name
-        except (IndexNotFoundError, IndexCorruptError):
-            previous = ""
-        try:
+            # Not created again if gone: the lock lived in it, so another build may be starting there.
+            staging.mkdir()
             vectors = self.build_vectors(embeddings)
             manifest.index_type = "ivf" if len(chunks) > self.approximate_above else "flat"
             manifest.chunk_count = len(chunks)
             manifest.built_at = time.time()
             self._write_generation(staging, manifest, chunks, embeddings, vectors)
             os.rename(staging, self.root / generation)
-            _write_atomically(self.root / CURRENT_FILE, generation + "\n")
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            write_atomically(self.root / CURRENT_FILE, generation + "\n")
+        except BaseException as exc:
+            swapped = self._live_generation() == generation  # only syncing the folder after the swap failed
+            if not swapped:
+                for folder in (staging, self.root / generation):
+                    shutil.rmtree(folder, ignore_errors=True)
+            if not isinstance(exc, OSError):
+                raise
+            if not self.root.is_dir():
+                raise IndexWriteError(
+                    f"the index folder {self.root} vanished during the build: run `docbot index` again"
+                ) from None
+            raise self._write_error(exc, previous_kept=not swapped) from None
         # The previous generation stays one more round for readers that are loading it right now.
         self._remove_stale(keep={generation, previous})
         return self.root / generation
@@ -216,38 +238,82 @@ class IndexStore:
     def _write_generation(
         self, folder: Path, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray, vectors: Any
     ) -> None:
-        import faiss
-
         with (folder / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
         with (folder / EMBEDDINGS_FILE).open("wb") as handle:
-            np.save(handle, np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
-        faiss.write_index(vectors, str(folder / VECTORS_FILE))
+            save_array(handle, embeddings)
+        with (folder / VECTORS_FILE).open("wb") as handle:
+            save_vectors(handle, vectors)
         # The manifest goes last: a generation without one is never complete.
         (folder / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         for name in (CHUNKS_FILE, EMBEDDINGS_FILE, VECTORS_FILE, MANIFEST_FILE):
-            _fsync(folder / name)
-        _fsync(folder)
+            fsync(folder / name)
+        fsync(folder)
 
     def _remove_stale(self, keep: set[str]) -> None:
-        for entry in self.root.iterdir():
-            if (
-                entry.is_dir()
-                and entry.name not in keep
-                and (entry.name.startswith("gen-") or entry.name.startswith(".staging-"))
-            ):
+        for entry in self._entries():
+            if entry.is_dir() and entry.name not in keep and entry.name.startswith(("gen-", STAGING_PREFIX)):
                 shutil.rmtree(entry, ignore_errors=True)
+
+    def remove_leftovers(self) -> None:
+        """Remove what a killed build left behind: staging folders and temporary files. Call under the lock."""
+        for entry in self._entries():
+            if entry.name.startswith(STAGING_PREFIX):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(".") and entry.name.endswith(TEMPORARY_SUFFIX):
+                with suppress(OSError):  # a read-only index keeps it; the next build that can write removes it
+                    entry.unlink()
+
+    def _entries(self) -> list[Path]:
+        try:
+            return list(self.root.iterdir())
+        except OSError:  # the folder is gone or unreadable: nothing of ours to tidy
+            return []
+
+    def check_writable(self) -> None:
+        """Raise IndexWriteError now, before any embedding, if a new generation cannot be written here."""
+        try:
+            Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root)).rmdir()
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def _live_generation(self) -> str:
+        try:
+            return self.current_path().name
+        except (IndexNotFoundError, IndexCorruptError):
+            return ""
+
+    def _write_error(self, exc: OSError, previous_kept: bool = True) -> IndexWriteError:
+        why = exc.strerror.lower() if exc.strerror else str(exc)
+        kept = "; the previous index is untouched" if previous_kept and self.exists() else ""
+        return IndexWriteError(f"cannot write the index in {self.root}: {why}{kept}")
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive right to build this index; a second builder gets IndexBusyError."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Exclusive right to build this index; a second builder gets IndexBusyError.
+
+        An index this user may not write needs no lock (nobody here can change it): the build goes
+        on, so an unchanged corpus is a clean no-op, and check_writable stops one that would write.
+        """
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise IndexWriteError(
+                f"index folder {self.root} is a file, not a folder: point --index-dir at a folder"
+            ) from None
+        except OSError as exc:
+            raise self._write_error(exc) from None
         lock = FileLock(self.root / LOCK_FILE, timeout=0)  # the OS releases it if the build dies
         try:
             lock.acquire()
         except Timeout:
             raise IndexBusyError(f"another `docbot index` is building {self.root}; wait for it to finish") from None
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
+                raise self._write_error(exc) from None
+            yield
+            return
         try:
             yield
         finally:
@@ -257,21 +323,3 @@ class IndexStore:
 def ivf_list_count(count: int) -> int:
     """How many inverted lists an IVF index over `count` vectors gets (~2 sqrt(n))."""
     return max(1, min(int(IVF_LISTS_PER_SQRT_N * count**0.5), count // IVF_MIN_VECTORS_PER_LIST))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -19,8 +19,8 @@ from tests.conftest import CHUNKING, run_docbot, store_at
 WRITE_STEPS = [
     (store_module.Path, "mkdir"),
     (store_module.Path, "open"),
-    (store_module.np, "save"),
-    (store_module, "_fsync"),
+    (store_module, "save_array"),
+    (store_module, "fsync"),
     (store_module.os, "rename"),
     (store_module.os, "replace"),
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from docbot.index.builder import BuildEvents, build_index
-from docbot.index.errors import EmptyCorpusError, IndexBusyError
+from docbot.index.errors import EmptyCorpusError, IndexBusyError, IndexWriteError
 from docbot.index.search import Retriever
 from docbot.index.store import IndexStore
 from tests.conftest import CHUNKING, store_at
@@ -92,7 +92,7 @@ def test_failed_write_leaves_previous_index_usable(tiny_corpus, tmp_path, embedd
         raise OSError("disk full")
 
     monkeypatch.setattr(faiss, "write_index", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="disk full; the previous index is untouched"):
         build(tiny_corpus, store, embedder)
     monkeypatch.undo()
 

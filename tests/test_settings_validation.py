@@ -66,21 +66,33 @@ def test_in_range_values_pass(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("args", "env", "source"),
+    ("command", "args", "env", "config", "source"),
     [
-        (["--top-k", "0"], {}, "--top-k"),
-        ([], {"DOCBOT_CONTEXT_SIZE": "16"}, "DOCBOT_CONTEXT_SIZE"),
-        (["--config", "CONFIG"], {}, "docbot.toml"),
+        ("search", ["--top-k", "0"], {}, "", "--top-k"),
+        ("ask", [], {"DOCBOT_CONTEXT_SIZE": "16"}, "", "DOCBOT_CONTEXT_SIZE"),  # was a broadcast ValueError
+        ("index", [], {"DOCBOT_THREADS": "-1"}, "", "DOCBOT_THREADS"),  # was a RuntimeError from torch
+        ("index", [], {}, "embed_batch_size = 0", "docbot.toml"),  # was a ValueError
+        ("index", [], {}, "chunk_chars = 0", "docbot.toml"),  # hung at 100% CPU, memory growing
     ],
 )
-def test_cli_prints_one_line_and_exits_1(tmp_path, args, env, source):
-    config = tmp_path / "docbot.toml"
-    config.write_text("chunk_chars = 0\n")
-    args = [str(config) if a == "CONFIG" else a for a in args]
-    result = run_docbot("search", *args, "--corpus", str(tmp_path), "anything", env=env)
+def test_cli_prints_one_line_naming_the_setting_and_exits_1(tmp_path, command, args, env, config, source):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notes.md").write_text("# Notes\n\nThe index must never be built with these settings.\n")
+    if config:
+        (tmp_path / "docbot.toml").write_text(config + "\n")
+        args = [*args, "--config", str(tmp_path / "docbot.toml")]
+    question = [] if command == "index" else ["anything"]
+    where = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index")]
+
+    result = run_docbot(command, *args, *where, *question, env=env, timeout=60)
+
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("docbot: error:") and source in lines[0]
+    name = (config.split(" = ")[0] if config else source.strip("-").removeprefix("DOCBOT_")).lower()
+    assert len(lines) == 1 and lines[0].startswith(f"docbot: error: {name.replace('-', '_')} = ")
+    assert source in lines[0] and "out of range" in lines[0]
+    assert not (tmp_path / "index").exists()
 
 
 def test_every_numeric_setting_declares_its_range():

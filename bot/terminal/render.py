@@ -6,7 +6,8 @@ import json
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from docbot.engine.answer import Answer
-from docbot.index.builder import BuildEvents
+from docbot.index.builder import BuildEvents, BuildReport
 from docbot.index.search import Passage
 
 out = Console(highlight=False, soft_wrap=True)
@@ -67,24 +68,49 @@ def print_answer(answer: Answer) -> None:
     print_sources(answer)
 
 
-def build_progress() -> tuple[Progress, BuildEvents]:
-    """A progress bar for embedding and warnings on standard error."""
+def build_progress(
+    log_seconds: float, verbose: bool = False, console: Console = err
+) -> tuple[AbstractContextManager[object], BuildEvents]:
+    """Build progress and warnings on standard error: a bar in a terminal, else a line every `log_seconds`.
+
+    With `verbose`, each entry that is not a document (a .png, a FIFO, an unreadable folder) is named.
+    """
+    progress, events = _progress_bar(console) if console.is_terminal else _progress_log(console, log_seconds)
+    events.on_warning = lambda message: console.print(f"[yellow]warning:[/yellow] {escape(message)}")
+    if verbose:
+        events.on_ignored = lambda entry, kind: console.print(f"skipped {entry} ({kind})", markup=False)
+    return progress, events
+
+
+def _progress_log(console: Console, seconds: float) -> tuple[AbstractContextManager[object], BuildEvents]:
+    from docbot.terminal.progress_log import ProgressLog
+
+    log = ProgressLog(lambda line: console.print(line, markup=False, soft_wrap=True), seconds)
+    return nullcontext(), log.events()
+
+
+def _progress_bar(console: Console) -> tuple[AbstractContextManager[object], BuildEvents]:
     progress = Progress(
         TextColumn("embedding"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("chunks"),
         TimeRemainingColumn(),
-        console=err,
+        console=console,
         transient=True,
     )
     task = progress.add_task("embed", total=0, visible=False)
     events = BuildEvents(
-        on_warning=lambda message: err.print(f"[yellow]warning:[/yellow] {escape(message)}"),
         on_embed_start=lambda total: progress.update(task, total=total, visible=True),
         on_embed_progress=lambda done: progress.advance(task, done),
     )
     return progress, events
+
+
+def print_build_report(report: BuildReport, index_dir: Path) -> None:
+    """The build's one-line summary on standard error; file types and the folder are shown as they are."""
+    state = "index updated" if report.written else "index already up to date"
+    err.print(f"{state}: {escape(report.summary())}  [dim]({escape(str(index_dir))})[/dim]", soft_wrap=True)
 
 
 @contextmanager
