@@ -12,6 +12,9 @@ from docbot.engine.evaluation import BenchQuestion, judge, summarize
 from docbot.engine.evidence import Evidence
 from docbot.engine.prompt import NOT_FOUND_TEXT
 from docbot.engine.question_shape import AnswerKind, question_shape
+from docbot.engine.refusal import missing_specifics
+from docbot.index.chunking import Chunk
+from docbot.index.search import Passage
 from tests.conftest import engine_over, run_docbot
 
 CITY = {
@@ -113,6 +116,21 @@ def test_a_claim_taken_from_another_part_of_the_sentence_is_not_the_first_line()
     assert "Sybilla" in wrong.split("\n")[0]
     right, _ = compose_answer("Alexander married Sybilla of Normandy [1].", [fact], 400, shape)
     assert right.startswith("Alexander married Sybilla of Normandy [1].")
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        ("Which Californian city is the largest?", set()),  # "Californian" is about California
+        ("Which Italian city is the largest?", set()),
+        ("Which city did Raymond Sullivan study?", {"sullivan"}),  # the text says Smullyan
+        ("Which city is the largest in 1990?", {"1990"}),
+    ],
+)
+def test_a_name_or_number_the_passages_lack_is_missing_but_not_an_adjective_of_a_place(question, missing):
+    text = "Los Angeles, in California, is larger than any city of Italy. Raymond Smullyan studied there."
+    passages = [Passage(Chunk("cities.md", 0, "", None, text), 1, 0.5, 1.0)]
+    assert missing_specifics(question, passages) == missing
 
 
 def test_a_paraphrased_relation_is_answered(city_engine):

@@ -95,5 +95,12 @@ def missing_specifics(question: str, passages: Sequence[Passage]) -> set[str]:
     """Names and numbers of the question that none of the passages contains."""
     text = " ".join(p.text for p in passages)
     lowered = text.lower()
-    missing_names = {n for n in names(question) if n not in lowered}
+    missing_names = {n for n in names(question) if not any(form in lowered for form in _forms(n))}
     return missing_names | (numbers(question) - numbers(text))
+
+
+def _forms(name: str) -> tuple[str, ...]:
+    """The name, and the place it may be the adjective of: 'Californian' is about California,
+    'Italian' Italy, 'Japanese' Japan. Short names stay whole."""
+    forms = (name, name[: max(5, len(name) - 3)])
+    return forms + (name[:-3] + "y",) if name.endswith("ian") else forms
