@@ -34,6 +34,7 @@ class Settings:
     llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
     llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
     llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
+    llm_timeout_seconds: float = 60.0  # longest wait for that server to connect or send the next piece
     threads: int = 0  # 0 = every usable core (see resolved_threads)
     context_size: int = 2048  # llama.cpp context window, tokens
     max_answer_tokens: int = 32  # the model answers in a few words; the quote carries the detail
@@ -117,6 +118,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "chunk_overlap_sentences": (0, 5),
     "embed_batch_size": (1, 1024),
     "approximate_above": (1000, None),
+    "llm_timeout_seconds": (0.1, 3600),
     "discord_cooldown_seconds": (0, None),
     "discord_queue_size": (1, 1000),
     "discord_edit_seconds": (0, None),

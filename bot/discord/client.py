@@ -22,11 +22,11 @@ from docbot.discord.commands import add_commands
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.log_redaction import redact_logs
 from docbot.discord.patches import patch_discord_py
-from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, render_answer, render_position
+from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, MODEL_DOWN_TEXT, render_answer, render_position
 from docbot.discord.stream import NO_PINGS, Send, StreamingReply
 from docbot.engine.answer import Answer, Engine
 from docbot.engine.prompt import Exchange
-from docbot.errors import DocbotError
+from docbot.errors import DocbotError, ModelServerError
 from docbot.index.builder import BuildReport
 from docbot.settings import Settings
 
@@ -178,6 +178,10 @@ class DocbotClient(discord.Client):
             raise
         try:
             answer = await done
+        except ModelServerError as exc:  # its message names the server: for the log, not for users
+            log.error("answering %r failed: %s", question[:80], exc)
+            await reply.finish([heading + MODEL_DOWN_TEXT])
+            return None
         except DocbotError as exc:
             await reply.finish([f"{heading}⚠️ {exc}"])
             return None
