@@ -62,6 +62,8 @@ class Settings:
     discord_threads: bool = False  # answer each mention in its own thread
     discord_edit_seconds: float = 1.0  # least time between edits of a streaming answer (rate limits)
     discord_api_base: str = ""  # another Discord-compatible REST API, e.g. http://127.0.0.1:8080/api/v10
+    discord_retry_seconds: float = 1.0  # first wait before reaching Discord again; doubles on each failure
+    discord_retry_max_seconds: float = 60.0  # the longest wait between two tries
 
     def resolved_index_dir(self) -> Path:
         """The index folder: configured, or one per corpus under the user cache dir."""
@@ -122,6 +124,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "discord_cooldown_seconds": (0, None),
     "discord_queue_size": (1, 1000),
     "discord_edit_seconds": (0, None),
+    "discord_retry_seconds": (0.01, 3600),
+    "discord_retry_max_seconds": (0.01, 3600),
 }
 
 
