@@ -105,8 +105,11 @@ async def start_docbot_discord(env: dict[str, str]) -> asyncio.subprocess.Proces
     )
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # discord.py colours its log where it guesses a terminal (Docker)
+
+
 class LogLines:
-    """Collects a process's stderr line by line as it runs, so a test can wait for a line."""
+    """Collects a process's stderr line by line as it runs, without colours, so a test can wait for a line."""
 
     def __init__(self, stream: asyncio.StreamReader) -> None:
         self.lines: list[str] = []
@@ -116,7 +119,7 @@ class LogLines:
     async def _read(self, stream: asyncio.StreamReader) -> None:
         async for raw in stream:
             async with self._changed:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.lines.append(_ANSI_ESCAPE.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
                 self._changed.notify_all()
 
     def matching(self, pattern: str) -> list[re.Match[str]]:
