@@ -130,3 +130,28 @@ def test_an_answer_finished_while_the_network_is_down_is_delivered_when_it_is_ba
     )
     assert any(m.startswith("Discord gateway unreachable (") for m in messages)
     assert not any("could not reply" in m for m in messages)
+
+
+def test_an_answer_that_cannot_be_delivered_for_too_long_is_logged_as_lost_in_one_line(tiny, caplog, monkeypatch):
+    settings, engine = tiny
+    monkeypatch.setattr("docbot.discord.stream.DELIVERY_GIVE_UP_SECONDS", 3.0)  # 10 minutes in production
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            asked = await server.user_says("<@900> What does the snowy owl hunt?")
+            await server.wait_until(lambda: server.replies_to(asked))
+            await server.network_down()  # and it stays down
+            await server.wait_until(lambda: lost_replies(caplog), timeout=90)
+            server.network_up()
+            again = await server.user_says("<@900> What is the tallest volcano in the solar system?", user_id=2)
+            return await server.wait_until(lambda: finished_replies(server, again), timeout=90)
+
+    replies = asyncio.run(scenario())
+    assert "Olympus" in replies[-1].content  # and the bot went on answering
+    lost = lost_replies(caplog)
+    assert len(lost) == 1 and f"channel {CHANNEL_ID}" in lost[0] and "What does the snowy owl hunt?" in lost[0]
+    assert not any(r.exc_info for r in problems(caplog))
+
+
+def lost_replies(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("could not reply in channel")]
