@@ -56,7 +56,9 @@ def load_llm(settings: Settings) -> LanguageModel:
     if settings.llm_backend == "openai":
         from docbot.engine.remote_llm import OpenAICompatibleModel
 
-        return OpenAICompatibleModel(settings.llm_url, settings.llm_api_model, settings.llm_api_key)
+        return OpenAICompatibleModel(
+            settings.llm_url, settings.llm_api_model, settings.llm_api_key, settings.llm_timeout_seconds
+        )
     raise ConfigError(f"unknown llm_backend {settings.llm_backend!r}: use 'llama-cpp' or 'openai'")
 
 

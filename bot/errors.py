@@ -2,7 +2,7 @@
 
 from docbot.index.errors import DocbotError
 
-__all__ = ["ConfigError", "DocbotError", "EmptyQuestionError", "ModelError"]
+__all__ = ["ConfigError", "DocbotError", "EmptyQuestionError", "ModelError", "ModelServerError"]
 
 
 class ConfigError(DocbotError):
@@ -11,6 +11,10 @@ class ConfigError(DocbotError):
 
 class ModelError(DocbotError):
     """The language model file is missing, unreadable or not a model."""
+
+
+class ModelServerError(ModelError):
+    """The model server cannot be reached, did not answer in time, or failed (HTTP 5xx)."""
 
 
 class EmptyQuestionError(DocbotError):

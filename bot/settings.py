@@ -34,6 +34,7 @@ class Settings:
     llm_url: str = "http://127.0.0.1:8080/v1"  # for llm_backend = "openai"
     llm_api_model: str = "default"  # model name sent to an OpenAI-compatible server
     llm_api_key: str = field(default="", repr=False)  # bearer token for that server, if it wants one
+    llm_timeout_seconds: float = 60.0  # longest wait for that server to connect or send the next piece
     threads: int = 0  # 0 = every usable core (see resolved_threads)
     context_size: int = 2048  # llama.cpp context window, tokens
     max_answer_tokens: int = 32  # the model answers in a few words; the quote carries the detail
@@ -62,6 +63,8 @@ class Settings:
     discord_threads: bool = False  # answer each mention in its own thread
     discord_edit_seconds: float = 1.0  # least time between edits of a streaming answer (rate limits)
     discord_api_base: str = ""  # another Discord-compatible REST API, e.g. http://127.0.0.1:8080/api/v10
+    discord_retry_seconds: float = 1.0  # first wait before reaching Discord again; doubles on each failure
+    discord_retry_max_seconds: float = 60.0  # the longest wait between two tries
 
     def resolved_index_dir(self) -> Path:
         """The index folder: configured, or one per corpus under the user cache dir."""
@@ -119,9 +122,12 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "embed_batch_size": (1, 1024),
     "approximate_above": (1000, None),
     "progress_seconds": (0, 3600),
+    "llm_timeout_seconds": (0.1, 3600),
     "discord_cooldown_seconds": (0, None),
     "discord_queue_size": (1, 1000),
     "discord_edit_seconds": (0, None),
+    "discord_retry_seconds": (0.01, 3600),
+    "discord_retry_max_seconds": (0.01, 3600),
 }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,19 +14,23 @@ from pathlib import Path
 from docbot.components import build_engine, index_corpus, open_retriever
 from docbot.discord.client import DocbotClient
 from docbot.discord.patches import patch_discord_py
+from docbot.discord.reconnect import Backoff
 from docbot.engine.answer import Engine
 from docbot.settings import Settings
+from tests.conftest import REPO
 from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
 
 
 def bot_settings(corpus: Path, index_dir: Path, **changes: object) -> Settings:
-    """Settings for a test bot: fast edits, no cooldown, commands synced to the test server."""
+    """Settings for a test bot: fast edits and reconnects, no cooldown, commands synced to the test server."""
     base = Settings(
         corpus=corpus,
         index_dir=index_dir,
         discord_guild_ids=(GUILD_ID,),
         discord_cooldown_seconds=0,
         discord_edit_seconds=0.3,
+        discord_retry_seconds=0.2,  # quick reconnects after a fault the test injects
+        discord_retry_max_seconds=1.0,
         threads=2,
     )
     return base.replace(**changes)
@@ -43,7 +50,8 @@ async def running_bot(
     """Start the fake server and the bot; yield the server once the bot is connected with its commands."""
     server = FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
     await server.start()
-    await patch_discord_py(server.api_base, token)  # as run_discord does before it makes the client
+    # As run_discord does before it makes the client.
+    await patch_discord_py(server.api_base, token, lambda: Backoff.for_settings(settings))
     client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
     task = asyncio.create_task(client.serve(token))
     try:
@@ -81,3 +89,53 @@ def sent_bodies(server: FakeDiscord, posted: list[Posted] | None = None) -> list
 
 def as_text(bodies: list[dict]) -> str:
     return "\n".join(json.dumps(body, ensure_ascii=False) for body in bodies)
+
+
+async def start_docbot_discord(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """The real `docbot discord` in a subprocess, as a user starts it; its log on stderr (see LogLines)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "docbot",
+        "discord",
+        cwd=REPO,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # discord.py colours its log where it guesses a terminal (Docker)
+
+
+class LogLines:
+    """Collects a process's stderr line by line as it runs, without colours, so a test can wait for a line."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.lines: list[str] = []
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
+            async with self._changed:
+                self.lines.append(_ANSI_ESCAPE.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
+                self._changed.notify_all()
+
+    def matching(self, pattern: str) -> list[re.Match[str]]:
+        """Every line's match of `pattern` (searched anywhere in the line), in order."""
+        return [m for m in (re.search(pattern, line) for line in self.lines) if m]
+
+    async def wait_for(self, pattern: str, count: int = 1, timeout: float = 60) -> list[re.Match[str]]:
+        """Wait until `count` lines match `pattern`; raises TimeoutError with the log so far."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.matching(pattern)) >= count), timeout)
+            except TimeoutError:
+                raise TimeoutError(f"no {count} lines matching {pattern!r} in:\n" + "\n".join(self.lines)) from None
+        return self.matching(pattern)
+
+    async def finished(self) -> str:
+        """The whole log, once the process closed its stderr."""
+        await self._reader
+        return "\n".join(self.lines)

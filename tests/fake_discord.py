@@ -3,9 +3,12 @@
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
 tests can assert on what a user would see. Fault switches: `drop_gateway` (close or cut the websocket;
 the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `rate_limit` (answer the next
-message creates/edits with HTTP 429) and `refuse` (answer every message write, or typing, in a channel
-with 403 or 500, as when the bot lost Send Messages there). JSON is served as exactly `application/json`, and
-gateway frames are sent as uncompressed text (discord.py asks for zlib-stream but reads text frames).
+message creates/edits with HTTP 429), `refuse` (answer every message write, or typing, in a channel
+with 403 or 500, as when the bot lost Send Messages there), `fail_writes` (answer the next message
+creates/edits with a passing 5xx), `gateway_down` (refuse new gateway connections, as in an outage) and
+`network_down` (cut every connection, REST and gateway, without an answer, as when the network fails).
+JSON is served as exactly `application/json`, and gateway frames are sent as uncompressed text
+(discord.py asks for zlib-stream but reads text frames).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ SESSION_ID = "fake-session"
 REFUSAL_BODIES = {
     403: {"message": "Missing Permissions", "code": 50013},
     500: {"message": "500: Internal Server Error", "code": 0},
+    502: {"message": "502: Bad Gateway", "code": 0},
+    503: {"message": "503: Service Unavailable", "code": 0},
 }
 
 
@@ -76,6 +81,12 @@ class FakeDiscord:
         self._limits_left = 0
         self._retry_after = 0.0
         self._limited_until: dict[str, float] = {}  # method path -> when its 429 allows a retry
+        self.failed: list[tuple[str, int]] = []  # (method path, status) of each 5xx `fail_writes` sent
+        self._failures: list[int] = []  # statuses for the next message creates/edits
+        self.gateway_down = False  # True: new gateway connections are refused with HTTP 503
+        self.gateway_refused = 0  # gateway connections refused while gateway_down
+        self._network_down = False
+        self.cut: list[str] = []  # method path of each request cut while the network was down
         self.refused: list[str] = []  # method path of each request `refuse` turned down
         self._refusals: dict[int, tuple[int, tuple[str, ...]]] = {}  # channel id -> (status, refused routes)
         self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
@@ -98,8 +109,10 @@ class FakeDiscord:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/v10"
 
-    async def start(self) -> None:
-        app = web.Application(middlewares=[self._auth, self._refusals_of_channels, self._rate_limits])
+    async def start(self, port: int = 0) -> None:
+        """Serve on 127.0.0.1:`port` (0: any free port)."""
+        middlewares = [self._network, self._auth, self._refusals_of_channels, self._server_errors, self._rate_limits]
+        app = web.Application(middlewares=middlewares)
         api = "/api/v10"
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get(f"{api}/users/@me", lambda r: _json(BOT_USER))
@@ -116,7 +129,7 @@ class FakeDiscord:
         app.router.add_patch(api + "/webhooks/{app}/{token}/messages/{message}", self._edit_message)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -229,11 +242,33 @@ class FakeDiscord:
         """Answer the next `count` message creates/edits with 429 Too Many Requests."""
         self._limits_left, self._retry_after = count, retry_after
 
+    async def network_down(self) -> None:
+        """Cut the gateway, and every request from now on, until `network_up()`."""
+        self._network_down = True
+        await self.drop_gateway(None)
+
+    def network_up(self) -> None:
+        self._network_down = False
+
+    def fail_writes(self, *statuses: int) -> None:
+        """Answer the next message creates/edits with these 5xx statuses, one each (discord.py retries them)."""
+        self._failures.extend(statuses)
+
     def refuse(self, channel_id: int, status: int = 403, routes: tuple[str, ...] = ("messages",)) -> None:
         """Answer every write to a channel's `routes` with `status`: "messages" (creates, edits, threads), "typing"."""
         self._refusals[channel_id] = (status, routes)
 
     # ---- REST
+
+    @web.middleware
+    async def _network(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        if not self._network_down:
+            return await handler(request)
+        key = f"{request.method} {request.path}"
+        await self._record(lambda: self.cut.append(key))
+        if request.transport is not None:
+            request.transport.abort()  # no answer at all: the client sees the connection lost
+        raise ConnectionResetError("network outage injected by the test")
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Callable) -> web.StreamResponse:
@@ -254,6 +289,16 @@ class FakeDiscord:
                 await self._record(lambda: self.refused.append(key))
                 return _json(REFUSAL_BODIES[status], status=status)
         return await handler(request)
+
+    @web.middleware
+    async def _server_errors(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        key = f"{request.method} {request.path}"
+        writes_message = request.method in ("POST", "PATCH") and ("/messages" in key or "/webhooks/" in key)
+        if not self._failures or not writes_message or key.endswith("/threads"):
+            return await handler(request)
+        status = self._failures.pop(0)
+        await self._record(lambda: self.failed.append((key, status)))
+        return _json(REFUSAL_BODIES[status], status=status)
 
     @web.middleware
     async def _rate_limits(self, request: web.Request, handler: Callable) -> web.StreamResponse:
@@ -345,7 +390,10 @@ class FakeDiscord:
 
     # ---- gateway
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_down:
+            await self._record(lambda: setattr(self, "gateway_refused", self.gateway_refused + 1))
+            return web.Response(status=503, text="gateway outage injected by the test")
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self._transport = request.transport

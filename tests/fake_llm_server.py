@@ -2,6 +2,8 @@
 
 By default it answers with the first sentence of fact [1], which proves the facts travelled to
 the server and its streamed reply came back; it can also recite every fact, for long answers.
+Faults: `stall(count, seconds)` holds the next requests before answering (a slow or stuck server).
+Until `start()` its port is bound but not listening, so connections are refused (a server down).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class StandInServer:
         self.recite_facts = recite_facts  # > 0: reply with every fact, this many times over
         self.word_delay = word_delay
         self.requests: list[dict] = []
+        self.stalls: list[float] = []  # seconds to hold each of the next requests before answering
         self.loop = asyncio.new_event_loop()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -33,6 +36,12 @@ class StandInServer:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        if self.stalls:
+            until = self.loop.time() + self.stalls.pop(0)
+            while self.loop.time() < until:
+                if request.transport is None or request.transport.is_closing():  # the client gave up waiting
+                    return web.Response(status=499)
+                await asyncio.sleep(0.05)
         prompt = body["messages"][-1]["content"]
         found = _FIRST_PASSAGE.search(prompt)
         reply = f"{found.group(1)} [1]" if found else "I don't know."
@@ -47,6 +56,10 @@ class StandInServer:
         await response.write(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n')
         await response.write(b"data: [DONE]\n\n")
         return response
+
+    def stall(self, count: int, seconds: float) -> None:
+        """Hold the next `count` requests for `seconds` before answering them."""
+        self.stalls.extend([seconds] * count)
 
     async def _broken(self, request: web.Request) -> web.Response:
         return web.Response(status=503, text='{"error": "model is still loading"}')

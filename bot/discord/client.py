@@ -22,11 +22,12 @@ from docbot.discord.commands import add_commands
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.log_redaction import redact_logs
 from docbot.discord.patches import patch_discord_py
-from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, render_answer, render_position
+from docbot.discord.reconnect import UNREACHABLE, Backoff, describe, retry_while_unreachable
+from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, MODEL_DOWN_TEXT, render_answer, render_position
 from docbot.discord.stream import NO_PINGS, Send, StreamingReply
 from docbot.engine.answer import Answer, Engine
 from docbot.engine.prompt import Exchange
-from docbot.errors import DocbotError
+from docbot.errors import DocbotError, ModelServerError
 from docbot.index.builder import BuildReport
 from docbot.settings import Settings
 
@@ -71,12 +72,9 @@ class DocbotClient(discord.Client):
         add_commands(self)
 
     async def serve(self, token: str) -> None:
-        """Log in, load the models unless given, then answer until closed."""
+        """Log in (waiting for Discord to be reachable), load the models unless given, then answer until closed."""
         redact_logs(token)
-        try:
-            await self.login(token)
-        except discord.LoginFailure:
-            raise DiscordLoginError("Discord rejected the bot token: check DISCORD_TOKEN (README › Discord)") from None
+        await retry_while_unreachable(lambda: self._log_in(token), self._backoff())
         if self.engine is None:
             from docbot.components import build_engine
 
@@ -91,6 +89,21 @@ class DocbotClient(discord.Client):
             raise DiscordIntentError(
                 "enable the Message Content intent for the bot in the Discord Developer Portal (see README › Discord)"
             ) from None
+
+    def _backoff(self) -> Backoff:
+        return Backoff.for_settings(self.settings)
+
+    async def _log_in(self, token: str) -> None:
+        try:
+            await self.login(token)
+        except discord.LoginFailure:
+            raise DiscordLoginError("Discord rejected the bot token: check DISCORD_TOKEN (README › Discord)") from None
+        except UNREACHABLE:
+            # Each login opens a new HTTP session on discord.py's connector: close both, so the next try
+            # starts clean instead of leaking a session per failed try.
+            await self.http.close()
+            self.http.connector = discord.utils.MISSING
+            raise
 
     async def setup_hook(self) -> None:
         if self.settings.discord_guild_ids:
@@ -124,6 +137,8 @@ class DocbotClient(discord.Client):
             await self._respond(message, question, parent)
         except discord.HTTPException as exc:
             log_refused_reply(exc, message.channel.id, question)
+        except UNREACHABLE as exc:  # lost before the answer began (the typing indicator, a thread)
+            log_lost_reply(exc, message.channel.id, question)
 
     async def _respond(self, message: discord.Message, question: str, parent: int | None) -> None:
         """Reply to a message for the bot: the help, a cooldown notice, or the streamed answer."""
@@ -151,12 +166,14 @@ class DocbotClient(discord.Client):
             return await self._stream_answer(send, question, channel_id, parent, heading)
         except discord.HTTPException as exc:
             log_refused_reply(exc, channel_id, question)
-            return None
+        except UNREACHABLE as exc:  # for longer than stream.DELIVERY_GIVE_UP_SECONDS
+            log_lost_reply(exc, channel_id, question)
+        return None
 
     async def _stream_answer(
         self, send: Send, question: str, channel_id: int, parent: int | None, heading: str
     ) -> Answer | None:
-        reply = StreamingReply(send, self.settings.discord_edit_seconds, heading)
+        reply = StreamingReply(send, self.settings.discord_edit_seconds, self._backoff, heading)
         loop = asyncio.get_running_loop()
         history = self._history(parent)
 
@@ -173,11 +190,15 @@ class DocbotClient(discord.Client):
             return None
         try:
             await reply.start()  # shows the place in line, or the answer so far if it already started
-        except discord.HTTPException:
+        except BaseException:  # refused, unreachable for too long, or the bot stopping
             done.cancel()  # no one would see this answer: a waiting job is dropped
             raise
         try:
             answer = await done
+        except ModelServerError as exc:  # its message names the server: for the log, not for users
+            log.error("answering %r failed: %s", question[:80], exc)
+            await reply.finish([heading + MODEL_DOWN_TEXT])
+            return None
         except DocbotError as exc:
             await reply.finish([f"{heading}⚠️ {exc}"])
             return None
@@ -249,6 +270,16 @@ def log_refused_reply(exc: discord.HTTPException, channel_id: int | None, questi
     log.error("could not reply in channel %s: %s (question %r)", channel_id, exc, question[:80])
 
 
+def log_lost_reply(exc: BaseException, channel_id: int | None, question: str) -> None:
+    """One log line for a reply that could not reach Discord (the network or Discord down)."""
+    log.error(
+        "could not reply in channel %s: Discord unreachable (%s) (question %r)",
+        channel_id,
+        describe(exc),
+        question[:80],
+    )
+
+
 def run_discord(settings: Settings) -> None:
     """Run the bot until SIGINT or SIGTERM; a missing or rejected token raises DiscordLoginError."""
     token = settings.discord_token.strip()
@@ -258,11 +289,22 @@ def run_discord(settings: Settings) -> None:
 
 
 async def _run_until_signal(settings: Settings, token: str) -> None:
-    await patch_discord_py(settings.discord_api_base, token)
-    client = DocbotClient(settings)
+    serving = asyncio.create_task(_serve(settings, token))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: loop.create_task(client.close()))
-    async with client:
-        await client.serve(token)
+        # Cancelling stops whatever the bot is doing at once (a wait for the network included); the
+        # client closes on the way out.
+        loop.add_signal_handler(signum, serving.cancel)
+    await asyncio.wait({serving})
+    if not serving.cancelled():
+        serving.result()  # a rejected token, a missing intent: raised for the command line to report
     log.info("stopped")
+
+
+async def _serve(settings: Settings, token: str) -> None:
+    def backoff() -> Backoff:
+        return Backoff.for_settings(settings)
+
+    await retry_while_unreachable(lambda: patch_discord_py(settings.discord_api_base, token, backoff), backoff())
+    async with DocbotClient(settings) as client:
+        await client.serve(token)

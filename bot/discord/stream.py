@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import discord
 
+from docbot.discord.reconnect import UNREACHABLE, Backoff, describe, retry_while_unreachable
 from docbot.discord.render import MESSAGE_LIMIT, THINKING_TEXT, render_progress
 
 log = logging.getLogger("docbot.discord")
+
+T = TypeVar("T")
+
+# While Discord cannot be reached (an outage, the network down) a message waits this long, trying again
+# with the bot's back-off, before the answer is given up (and logged as lost).
+DELIVERY_GIVE_UP_SECONDS = 600.0
 
 # Never ping anyone, whatever the documents or the question contain.
 NO_PINGS = discord.AllowedMentions.none()
@@ -30,8 +38,10 @@ Send = Callable[[str], Awaitable[EditableMessage]]
 class StreamingReply:
     """Shows a status or the partial answer in one message, then the final pieces in one or more."""
 
-    def __init__(self, send: Send, edit_interval: float, heading: str = "") -> None:
+    def __init__(self, send: Send, edit_interval: float, backoff: Callable[[], Backoff], heading: str = "") -> None:
+        """`backoff` paces the tries of a message Discord cannot be reached for (see DELIVERY_GIVE_UP_SECONDS)."""
         self._send = send
+        self._backoff = backoff
         self.heading = heading  # shown above every status and the partial answer
         self._edit_interval = edit_interval
         self._message: EditableMessage | None = None
@@ -47,7 +57,7 @@ class StreamingReply:
     async def start(self) -> None:
         """Post the first message at once (the latest status), so the user sees the question was taken."""
         content = self._wanted
-        self._message = await self._send(content)
+        self._message = await self._deliver(lambda: self._send(content))
         self.messages.append(self._message)
         self._shown = content
         self._last_edit = time.monotonic()
@@ -77,10 +87,16 @@ class StreamingReply:
             self._wanted = pieces[0]
             await self.start()
         elif self._shown != pieces[0]:
-            await self._message.edit(content=pieces[0], allowed_mentions=NO_PINGS)
+            message = self._message
+            await self._deliver(lambda: message.edit(content=pieces[0], allowed_mentions=NO_PINGS))
+            self._shown = pieces[0]
         for piece in pieces[1:]:
-            self.messages.append(await self._send(piece))
+            self.messages.append(await self._deliver(functools.partial(self._send, piece)))
         return self.messages
+
+    async def _deliver(self, request: Callable[[], Awaitable[T]]) -> T:
+        """Make a request that must reach Discord, waiting out an outage (see DELIVERY_GIVE_UP_SECONDS)."""
+        return await retry_while_unreachable(request, self._backoff(), DELIVERY_GIVE_UP_SECONDS)
 
     def _schedule_edit(self) -> None:
         if self._flush is None or self._flush.done():
@@ -96,9 +112,12 @@ class StreamingReply:
         self._editing = True
         try:
             await self._message.edit(content=content, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
             # A lost progress edit is harmless: the final edit carries the whole answer.
-            log.warning("could not update a streaming answer", exc_info=True)
+            log.warning("could not update a streaming answer: %s", exc)
+            return
+        except UNREACHABLE as exc:
+            log.warning("could not update a streaming answer: Discord unreachable (%s)", describe(exc))
             return
         finally:
             self._editing = False
