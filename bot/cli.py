@@ -16,6 +16,7 @@ import typer
 
 from docbot.errors import DocbotError
 from docbot.settings import Settings, load_settings
+from docbot.terminal.safe_text import printable  # error messages quote file names, which are untrusted
 
 INTERRUPTED = 130  # exit status after Ctrl+C, as shells report a SIGINT
 
@@ -92,7 +93,8 @@ def index(
     with progress:
         report = index_corpus(settings, make_embedder(settings), rebuild, events)
     state = "index updated" if report.written else "index already up to date"
-    render.err.print(f"{state}: {report.summary()}  [dim]({settings.resolved_index_dir()})[/dim]")
+    where = render.markup_safe(str(settings.resolved_index_dir()))
+    render.err.print(f"{state}: {report.summary()}  [dim]({where})[/dim]")
 
 
 @app.command()
@@ -244,7 +246,7 @@ def main() -> None:
     try:
         app(prog_name="docbot")
     except DocbotError as exc:
-        sys.stderr.write(f"docbot: error: {exc}\n")
+        sys.stderr.write(f"docbot: error: {printable(str(exc))}\n")
         sys.exit(1)
     except SystemExit as exc:
         if exc.code == INTERRUPTED:  # typer turns Ctrl+C into this exit status, silently

@@ -37,6 +37,6 @@ def run_chat(engine: Engine) -> None:
             with render.streaming_answer() as on_token:
                 last = engine.answer(line, on_token=on_token, history=history)
         except EmptyQuestionError as exc:
-            render.err.print(f"[yellow]{exc}[/yellow]")
+            render.err.print(f"[yellow]{render.markup_safe(str(exc))}[/yellow]")
             continue
         render.print_answer(last)
