@@ -6,9 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 
 from docbot.components import chunking_params, index_corpus, load_llm, make_embedder
@@ -113,3 +116,28 @@ def run_docbot(
         text=True,
         timeout=timeout,
     )
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (not the lifetime peak `ru_maxrss` reports)."""
+    return psutil.Process().memory_info().rss / 2**20
+
+
+@contextmanager
+def rss_sampled(every_seconds: float = 0.005) -> Iterator[list[float]]:
+    """Resident memory (MB) sampled in a thread while the block runs: before, during, after."""
+    samples = [rss_mb()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every_seconds):
+            samples.append(rss_mb())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        thread.join()
+        samples.append(rss_mb())
