@@ -19,6 +19,7 @@ from docbot.engine.llm import LanguageModel
 from docbot.index.embedder import Embedder
 from docbot.index.store import IndexStore
 from docbot.settings import Settings
+from tests.fake_llm_server import StandInServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -90,6 +91,16 @@ def write_corpus(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
 @pytest.fixture
 def tiny_corpus(write_corpus) -> Path:
     return write_corpus(TINY_DOCS)
+
+
+@pytest.fixture
+def model_server() -> Iterator[StandInServer]:
+    """A stand-in OpenAI-compatible model server on 127.0.0.1 (tests/fake_llm_server.py): it answers
+    with the first sentence of fact [1]; set `word_delay` to pace its stream."""
+    server = StandInServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_docbot
-from tests.fake_llm_server import StandInServer
 
 pytestmark = pytest.mark.slow
 
@@ -38,15 +36,6 @@ def hostile(tmp_path_factory) -> tuple[Path, Path, str]:
     result = run_docbot("index", "--corpus", str(corpus), "--index-dir", str(index_dir))
     assert result.returncode == 0, result.stderr
     return corpus, index_dir, result.stderr
-
-
-@pytest.fixture
-def server() -> Iterator[StandInServer]:
-    """A model server that repeats the top passage's first sentence: the model's reply carries the escapes too."""
-    stand_in = StandInServer()
-    stand_in.start()
-    yield stand_in
-    stand_in.stop()
 
 
 def where(hostile) -> list[str]:
@@ -81,8 +70,9 @@ def test_search_json_keeps_every_string_as_written_in_escaped_json(hostile):
     assert "\x9b31m" in passage["text"] and "\x1b]0;pwned\x07" in passage["text"]
 
 
-def test_ask_and_its_json_show_the_models_reply_and_sources_without_escapes(hostile, server):
-    env = {"DOCBOT_LLM_BACKEND": "openai", "DOCBOT_LLM_URL": server.url}
+def test_ask_and_its_json_show_the_models_reply_and_sources_without_escapes(hostile, model_server):
+    # The stand-in model repeats the top passage's first sentence: its reply carries the escapes too.
+    env = {"DOCBOT_LLM_BACKEND": "openai", "DOCBOT_LLM_URL": model_server.url}
     question = "What is the tallest volcano in the solar system?"
 
     shown = run_docbot("ask", question, *where(hostile), env=env)
@@ -96,8 +86,8 @@ def test_ask_and_its_json_show_the_models_reply_and_sources_without_escapes(host
     assert f"[1] esc\\x1b[2Jname.md › Volcano \\x1b[31m{MARKUP}" in shown.stdout
 
 
-def test_chat_answers_and_sources_show_no_escapes(hostile, server):
-    env = {"DOCBOT_LLM_BACKEND": "openai", "DOCBOT_LLM_URL": server.url}
+def test_chat_answers_and_sources_show_no_escapes(hostile, model_server):
+    env = {"DOCBOT_LLM_BACKEND": "openai", "DOCBOT_LLM_URL": model_server.url}
     session = "What is the tallest volcano in the solar system?\n/sources\n/quit\n"
 
     result = run_docbot("chat", *where(hostile), env=env, input=session)
