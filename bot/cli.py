@@ -16,6 +16,7 @@ import typer
 
 from docbot.errors import DocbotError
 from docbot.settings import Settings, load_settings
+from docbot.terminal.safe_text import printable  # error messages quote file names, which are untrusted
 
 INTERRUPTED = 130  # exit status after Ctrl+C, as shells report a SIGINT
 
@@ -246,7 +247,7 @@ def main() -> None:
     try:
         app(prog_name="docbot")
     except DocbotError as exc:
-        sys.stderr.write(f"docbot: error: {exc}\n")
+        sys.stderr.write(f"docbot: error: {printable(str(exc))}\n")
         sys.exit(1)
     except SystemExit as exc:
         if exc.code == INTERRUPTED:  # typer turns Ctrl+C into this exit status, silently

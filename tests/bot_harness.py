@@ -7,8 +7,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 from docbot.components import build_engine, index_corpus, open_retriever
@@ -16,6 +18,7 @@ from docbot.discord.client import DocbotClient
 from docbot.discord.patches import patch_discord_py
 from docbot.discord.reconnect import Backoff
 from docbot.engine.answer import Engine
+from docbot.engine.llm import LanguageModel, Message
 from docbot.settings import Settings
 from tests.conftest import REPO
 from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
@@ -41,6 +44,41 @@ def build_test_engine(settings: Settings, embedder, llm, index: bool = True) -> 
     if index:
         index_corpus(settings, embedder)
     return build_engine(settings, open_retriever(settings, embedder), llm)
+
+
+class HeldModel:
+    """The real model, held by the test: what it writes does not depend on how fast the machine is.
+
+    Each answer stops after `pieces_first` pieces until the test opens `gate` (`held` tells it one is
+    waiting there), and takes at least `min_seconds` in all.
+    """
+
+    def __init__(self, model: LanguageModel, pieces_first: int = 0, min_seconds: float = 0.0) -> None:
+        self.model = model
+        self.name = model.name
+        self.pieces_first = pieces_first
+        self.min_seconds = min_seconds
+        self.gate = threading.Event()
+        self.held = threading.Event()
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str]:
+        started = time.monotonic()
+        with closing(self.model.stream(messages, max_tokens, temperature)) as pieces:  # type: ignore[type-var]
+            for number, piece in enumerate(pieces):
+                if number == self.pieces_first:
+                    self.held.set()
+                    if not self.gate.wait(timeout=300):
+                        raise TimeoutError("the test never opened the model's gate")
+                yield piece
+        time.sleep(max(0.0, self.min_seconds - (time.monotonic() - started)))
+
+    def close(self) -> None:
+        """Nothing to release: the model underneath is the test session's."""
+
+
+def with_model(engine: Engine, model: LanguageModel) -> Engine:
+    """The same engine (retriever, options, refusal) answering with another model."""
+    return Engine(engine.retriever, model, engine.options, engine.refusal)
 
 
 @asynccontextmanager

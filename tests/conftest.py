@@ -6,9 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 
 from docbot.components import chunking_params, index_corpus, load_llm, make_embedder
@@ -16,6 +19,7 @@ from docbot.engine.llm import LanguageModel
 from docbot.index.embedder import Embedder
 from docbot.index.store import IndexStore
 from docbot.settings import Settings
+from tests.fake_llm_server import StandInServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -89,6 +93,16 @@ def tiny_corpus(write_corpus) -> Path:
     return write_corpus(TINY_DOCS)
 
 
+@pytest.fixture
+def model_server() -> Iterator[StandInServer]:
+    """A stand-in OpenAI-compatible model server on 127.0.0.1 (tests/fake_llm_server.py): it answers
+    with the first sentence of fact [1]; set `word_delay` to pace its stream."""
+    server = StandInServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory, embedder) -> Path:
     """The shipped corpus indexed once into a temporary index folder; returns that folder."""
@@ -113,3 +127,28 @@ def run_docbot(
         text=True,
         timeout=timeout,
     )
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (not the lifetime peak `ru_maxrss` reports)."""
+    return psutil.Process().memory_info().rss / 2**20
+
+
+@contextmanager
+def rss_sampled(every_seconds: float = 0.005) -> Iterator[list[float]]:
+    """Resident memory (MB) sampled in a thread while the block runs: before, during, after."""
+    samples = [rss_mb()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every_seconds):
+            samples.append(rss_mb())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        thread.join()
+        samples.append(rss_mb())

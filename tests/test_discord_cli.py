@@ -19,13 +19,15 @@ from tests.bot_harness import bot_settings, build_test_engine
 from tests.conftest import REPO, TINY_DOCS, run_docbot
 from tests.fake_discord import TOKEN, FakeDiscord
 
+# Each question, a word its answer must hold, and the document it must cite.
 LATENCY_QUESTIONS = [
-    "What does the snowy owl hunt?",
-    "How many hours a day does the domestic cat sleep?",
-    "What is the tallest volcano in the solar system?",
-    "Where does the snowy owl hunt lemmings?",
-    "What do cats do when they are content?",
+    ("What does the snowy owl hunt?", "lemmings", "animals/owls.txt"),
+    ("How many hours a day does the domestic cat sleep?", "fifteen", "animals/cats.md"),
+    ("What is the tallest volcano in the solar system?", "Olympus Mons", "space.md"),
+    ("Where does the snowy owl hunt lemmings?", "tundra", "animals/owls.txt"),
+    ("What do cats do when they are content?", "purr", "animals/cats.md"),
 ]
+STOP_SECONDS = 30  # SIGTERM to exit; a bot that waited on its gateway or a queued answer would take minutes
 
 
 async def start_docbot(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -106,7 +108,7 @@ def test_docbot_discord_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path,
         try:
             await asyncio.wait_for(server.identified.wait(), 120)
             latencies, answers = [], []
-            for n, question in enumerate(LATENCY_QUESTIONS):
+            for n, (question, _, _) in enumerate(LATENCY_QUESTIONS):
                 started = time.monotonic()
                 asked = await server.user_says(f"<@900> {question}", user_id=50 + n)
                 replies = await server.wait_until(
@@ -116,7 +118,7 @@ def test_docbot_discord_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path,
                 answers.append(replies[-1].content)
             process.send_signal(signal.SIGTERM)
             stopped = time.monotonic()
-            _, err = await asyncio.wait_for(process.communicate(), 30)
+            _, err = await asyncio.wait_for(process.communicate(), 3 * STOP_SECONDS)
             return answers, latencies, time.monotonic() - stopped, process.returncode, err.decode()
         finally:
             if process.returncode is None:
@@ -128,7 +130,8 @@ def test_docbot_discord_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path,
         f"\nmention-to-final-answer latency: median {statistics.median(latencies) * 1000:.0f} ms "
         f"over {len(latencies)} ({', '.join(f'{s * 1000:.0f}' for s in latencies)} ms)"
     )
-    assert "lemmings" in answers[0] and "animals/owls.txt" in answers[0]
-    assert returncode == 0 and stop_seconds < 15
+    for answer, (question, word, doc) in zip(answers, LATENCY_QUESTIONS, strict=True):
+        assert word in answer and doc in answer, (question, answer)
+    assert returncode == 0 and stop_seconds < STOP_SECONDS
     assert "fake-bot-token" not in log
     assert "stopped" in log.splitlines()[-1]

@@ -16,10 +16,10 @@ import pytest
 from docbot.components import index_corpus
 from docbot.discord.gate import Gate
 from docbot.discord.render import ERROR_TEXT, HELP_TEXT
-from docbot.engine.answer import Engine
 from docbot.engine.llm import LanguageModel, Message
 from docbot.settings import Settings
 from tests.bot_harness import (
+    HeldModel,
     as_text,
     bot_settings,
     build_test_engine,
@@ -27,6 +27,7 @@ from tests.bot_harness import (
     finished_replies,
     running_bot,
     sent_bodies,
+    with_model,
 )
 from tests.conftest import TINY_DOCS
 from tests.fake_discord import APP_ID, CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
@@ -84,17 +85,22 @@ def tiny(tmp_path, write_corpus, embedder, llm):
 @pytest.mark.parametrize("close_code", [4000, None], ids=["closed-4000", "connection-cut"])
 def test_a_gateway_drop_mid_answer_is_resumed_and_every_answer_arrives(tiny, close_code):
     settings, engine = tiny
-    engine.options = dataclasses.replace(engine.options, max_answer_tokens=64)  # a long answer, still streaming
+    engine.options = dataclasses.replace(engine.options, max_answer_tokens=64)  # a long answer
+    model = HeldModel(engine.llm, pieces_first=3)  # the answer is still being written when the gateway drops
+    engine = with_model(engine, model)
 
     async def scenario():
         async with running_bot(settings, engine) as server:
             asked = await server.user_says(LONG_QUESTION)
-            # The model is writing: its first words are on screen.
-            await server.wait_until(lambda: any(r.content.endswith("▌") for r in server.replies_to(asked)))
-            dropped = time.monotonic()
-            await server.drop_gateway(close_code)
-            # Sent while the bot is away: Discord replays it on RESUME.
-            during = await server.user_says("<@900> What does the snowy owl hunt?", user_id=2)
+            try:
+                # The model is writing: its first words are on screen.
+                await server.wait_until(lambda: any(r.content.endswith("▌") for r in server.replies_to(asked)))
+                dropped = time.monotonic()
+                await server.drop_gateway(close_code)
+                # Sent while the bot is away: Discord replays it on RESUME.
+                during = await server.user_says("<@900> What does the snowy owl hunt?", user_id=2)
+            finally:
+                model.gate.set()  # also on failure: the bot cannot stop while an answer is held
             first = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
             second = await server.wait_until(lambda: finished_replies(server, during), timeout=90)
             return server, dropped, first, second
@@ -188,7 +194,7 @@ def test_a_model_failing_mid_answer_gets_a_short_error_and_the_next_question_is_
     settings, engine = tiny
     model = FailingModel(llm)
     model.failures = 1
-    engine = Engine(engine.retriever, model, engine.options, engine.refusal)
+    engine = with_model(engine, model)
 
     async def scenario():
         async with running_bot(settings, engine) as server:
@@ -289,9 +295,13 @@ def test_a_question_of_only_invisible_characters_gets_the_discord_help_not_the_c
 
 
 def test_the_cooldown_book_forgets_users_whose_cooldown_is_over():
-    gate = Gate(Settings(discord_cooldown_seconds=0.2))
+    now = [100.0]
+    gate = Gate(Settings(discord_cooldown_seconds=0.2), clock=lambda: now[0])
     assert all(gate.cooldown_left(user_id) == 0 for user_id in range(1000))
-    assert gate.cooldown_left(7) > 0  # still cooling down
-    time.sleep(0.25)
+    now[0] += 0.1
+    assert gate.cooldown_left(7) == pytest.approx(0.1)  # still cooling down
+    assert gate.cooling_down() == 1000
+    now[0] += 0.15
+    assert gate.cooldown_left(7) == 0  # over: asked again
     assert gate.cooldown_left(5000) == 0
-    assert len(gate._asked_at) == 1  # the 1000 earlier askers were forgotten
+    assert gate.cooling_down() == 2  # the 999 other earlier askers were forgotten

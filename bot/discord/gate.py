@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from docbot.discord.render import HELP_TEXT, render_cooldown
 from docbot.engine.answer import clean_question
@@ -25,8 +26,9 @@ def question_in(text: str) -> str:
 class Gate:
     """Decides where the bot answers and whose question it takes now."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._clock = clock  # seconds; a test passes its own
         self._asked_at: OrderedDict[int, float] = OrderedDict()  # user id -> when their last question was taken
 
     def answers_in(self, channel: object, guild_id: int | None) -> bool:
@@ -47,9 +49,13 @@ class Gate:
         left = self.cooldown_left(user_id)
         return render_cooldown(left) if left else None
 
+    def cooling_down(self) -> int:
+        """How many users the gate remembers: those whose cooldown may not be over yet."""
+        return len(self._asked_at)
+
     def cooldown_left(self, user_id: int) -> float:
         """Seconds until this user may ask again; 0 takes the question and starts their cooldown."""
-        now = time.monotonic()
+        now = self._clock()
         cooldown = self.settings.discord_cooldown_seconds
         left = self._asked_at.get(user_id, -1e9) + cooldown - now
         if left > 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -18,6 +19,10 @@ from docbot.errors import EmptyQuestionError
 from docbot.index.search import Passage, Retriever
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bounded
+# Dropped from questions whole, not just their control bytes: terminal escape sequences (CSI, OSC) and
+# chat-template markers, which would otherwise count as question words (and the refusal checks then
+# find no sentence holding enough of them) or pose as a turn of the conversation.
+_NOT_WORDS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|</?s>|<\|[a-z_]+\|>|\[/?INST\]")
 
 
 @dataclass(frozen=True)
@@ -124,11 +129,29 @@ class Engine:
 
 def clean_question(question: str) -> str:
     """The question without control characters, bounded in length; empty is an error."""
-    kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    kept = _without_stacked_marks(_NOT_WORDS.sub(" ", question))
+    kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in kept)
     kept = " ".join(kept.split())[:MAX_QUESTION_CHARS]
     if not kept:
         raise EmptyQuestionError('the question is empty: ask something, e.g. docbot ask "What is this about?"')
     return kept
+
+
+def _without_stacked_marks(text: str) -> str:
+    """`text` without combining marks on ASCII letters ("zalgo" text), which hide its words from the search.
+
+    After NFC composition an accent that has a letter of its own (é) is no longer a combining mark,
+    so only decoration is dropped; marks on other scripts, where they spell, are kept.
+    """
+    kept: list[str] = []
+    on_ascii = False
+    for ch in unicodedata.normalize("NFC", text):
+        if unicodedata.category(ch) != "Mn":
+            on_ascii = ch.isascii()
+        elif on_ascii:
+            continue
+        kept.append(ch)
+    return "".join(kept)
 
 
 def _finished_lines(text: str) -> int:

@@ -19,15 +19,21 @@ from rich.text import Text
 from docbot.engine.answer import Answer
 from docbot.index.builder import BuildEvents, BuildReport
 from docbot.index.search import Passage
+from docbot.terminal.safe_text import json_printable, printable
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 SNIPPET_CHARS = 240
 
 
+def markup_safe(text: str, multiline: bool = False) -> str:
+    """Untrusted text to put inside rich markup: controls made visible, `[red]` or `[link=…]` shown as written."""
+    return escape(printable(text, multiline))
+
+
 def print_json(data: Any) -> None:
-    """One JSON object on one line of standard output, flushed (for pipes)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    """One JSON object on one line of standard output, flushed (for pipes); no raw control character in it."""
+    sys.stdout.write(json_printable(json.dumps(data, ensure_ascii=False)) + "\n")
     sys.stdout.flush()
 
 
@@ -35,8 +41,9 @@ def print_passages(passages: Sequence[Passage]) -> None:
     if not passages:
         out.print("No passages found.")
     for n, passage in enumerate(passages, start=1):
-        out.print(f"[bold][{n}][/bold] {escape(passage.citation())}  [dim](score {passage.score:.2f})[/dim]")
-        out.print(f"    {escape(textwrap.shorten(passage.text, SNIPPET_CHARS, placeholder='…'))}")
+        snippet = textwrap.shorten(passage.text, SNIPPET_CHARS, placeholder="…")
+        out.print(f"[bold][{n}][/bold] {markup_safe(passage.citation())}  [dim](score {passage.score:.2f})[/dim]")
+        out.print(f"    {markup_safe(snippet)}")
 
 
 def print_sources(answer: Answer) -> None:
@@ -45,7 +52,7 @@ def print_sources(answer: Answer) -> None:
     out.print("[dim]Sources:[/dim]")
     for n, passage in enumerate(answer.sources, start=1):
         cited = n in answer.cited
-        line = f"{'*' if cited else ' '}[{n}] {passage.citation()}"
+        line = f"{'*' if cited else ' '}[{n}] {printable(passage.citation())}"
         out.print(line, style="" if cited else "dim", markup=False)
 
 
@@ -56,7 +63,7 @@ def streaming_answer() -> Iterator[Callable[[str], None]]:
     with Live(text, console=out, transient=True, auto_refresh=False) as live:
 
         def on_token(piece: str) -> None:
-            text.append(piece)
+            text.append(printable(piece, multiline=True))
             live.refresh()
 
         yield on_token
@@ -64,7 +71,7 @@ def streaming_answer() -> Iterator[Callable[[str], None]]:
 
 def print_answer(answer: Answer) -> None:
     style = "bold" if answer.answered else "yellow"
-    out.print(escape(answer.text), style=style)
+    out.print(markup_safe(answer.text, multiline=True), style=style)
     print_sources(answer)
 
 
@@ -76,7 +83,7 @@ def build_progress(
     With `verbose`, each entry that is not a document (a .png, a FIFO, an unreadable folder) is named.
     """
     progress, events = _progress_bar(console) if console.is_terminal else _progress_log(console, log_seconds)
-    events.on_warning = lambda message: console.print(f"[yellow]warning:[/yellow] {escape(message)}")
+    events.on_warning = lambda message: console.print(f"[yellow]warning:[/yellow] {markup_safe(message)}")
     if verbose:
         events.on_ignored = lambda entry, kind: console.print(f"skipped {entry} ({kind})", markup=False)
     return progress, events
@@ -110,7 +117,7 @@ def _progress_bar(console: Console) -> tuple[AbstractContextManager[object], Bui
 def print_build_report(report: BuildReport, index_dir: Path) -> None:
     """The build's one-line summary on standard error; file types and the folder are shown as they are."""
     state = "index updated" if report.written else "index already up to date"
-    err.print(f"{state}: {escape(report.summary())}  [dim]({escape(str(index_dir))})[/dim]", soft_wrap=True)
+    err.print(f"{state}: {markup_safe(report.summary())}  [dim]({markup_safe(str(index_dir))})[/dim]", soft_wrap=True)
 
 
 @contextmanager
@@ -127,9 +134,9 @@ def question_progress(total: int) -> Iterator[Callable[[object], None]]:
 def print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
     from rich.table import Table
 
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=markup_safe(title), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(markup_safe(name), markup_safe(value))
     out.print(table)
