@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import statistics
-import sys
 import time
 
 import pytest
@@ -15,8 +13,8 @@ from docbot.components import index_corpus
 from docbot.discord.client import DiscordIntentError, DocbotClient
 from docbot.discord.patches import patch_discord_py
 from docbot.settings import Settings
-from tests.bot_harness import bot_settings, build_test_engine
-from tests.conftest import REPO, TINY_DOCS, run_docbot
+from tests.bot_harness import bot_settings, build_test_engine, start_docbot_discord
+from tests.conftest import TINY_DOCS, run_docbot
 from tests.fake_discord import TOKEN, FakeDiscord
 
 # Each question, a word its answer must hold, and the document it must cite.
@@ -28,19 +26,6 @@ LATENCY_QUESTIONS = [
     ("What do cats do when they are content?", "purr", "animals/cats.md"),
 ]
 STOP_SECONDS = 30  # SIGTERM to exit; a bot that waited on its gateway or a queued answer would take minutes
-
-
-async def start_docbot(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "docbot",
-        "discord",
-        cwd=REPO,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 def test_a_missing_token_is_one_clear_line():
@@ -56,7 +41,7 @@ def test_a_rejected_token_exits_non_zero_with_one_clear_line_and_never_echoes_it
         server = FakeDiscord()
         await server.start()
         try:
-            process = await start_docbot({"DISCORD_TOKEN": secret, "DISCORD_API_BASE": server.api_base})
+            process = await start_docbot_discord({"DISCORD_TOKEN": secret, "DISCORD_API_BASE": server.api_base})
             out, err = await asyncio.wait_for(process.communicate(), 120)
             return process.returncode, out.decode() + err.decode()
         finally:
@@ -104,7 +89,7 @@ def test_docbot_discord_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path,
             "DOCBOT_INDEX_DIR": str(tmp_path / "index"),
             "DOCBOT_DISCORD_COOLDOWN_SECONDS": "0",
         }
-        process = await start_docbot(env)
+        process = await start_docbot_discord(env)
         try:
             await asyncio.wait_for(server.identified.wait(), 120)
             latencies, answers = [], []

@@ -27,11 +27,11 @@ from tests.bot_harness import (
     finished_replies,
     running_bot,
     sent_bodies,
+    start_docbot_discord,
     with_model,
 )
 from tests.conftest import TINY_DOCS
 from tests.fake_discord import APP_ID, CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
-from tests.test_discord_cli import start_docbot
 
 pytestmark = pytest.mark.slow
 
@@ -254,7 +254,7 @@ def test_docbot_discord_never_prints_the_token_through_a_resume_and_a_429(tmp_pa
             "DOCBOT_INDEX_DIR": str(tmp_path / "index"),
             "DOCBOT_MAX_ANSWER_TOKENS": "24",
         }
-        process = await start_docbot(env)
+        process = await start_docbot_discord(env)
         try:
             await asyncio.wait_for(server.identified.wait(), 120)
             server.rate_limit(1, 0.2)
