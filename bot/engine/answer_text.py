@@ -76,17 +76,15 @@ def _excerpt(sentence: str, shape: QuestionShape | None, width: int) -> str:
 
 
 def _in_answer_window(claim: str, facts: Sequence[Evidence], shape: QuestionShape) -> bool:
-    """Whether what the claim adds to the question lies where some fact most likely holds the answer:
-    a claim built from another part of the sentence ("Who did Alexander I marry?" -> "the Davidian
-    Revolution") answers something else."""
-    added = set(content_terms(claim)) - shape.terms
-    if not added:
-        return True
-    for fact in facts:
-        window = set(content_terms(_excerpt(fact.sentence, shape, CLAIM_WINDOW_CHARS)))
-        if len(added & window) * 2 >= len(added):
-            return True
-    return False
+    """Whether what each sentence of the claim adds to the question lies where some fact most likely
+    holds the answer: a claim built from another part of the sentence ("Who did Alexander I marry?"
+    -> "the Davidian Revolution") answers something else."""
+    windows = [set(content_terms(_excerpt(fact.sentence, shape, CLAIM_WINDOW_CHARS))) for fact in facts]
+    for part in split_sentences(claim):
+        added = set(content_terms(part)) - shape.terms
+        if added and not any(len(added & window) * 2 >= len(added) for window in windows):
+            return False
+    return True
 
 
 def _claim(reply: str, max_chars: int) -> str:
