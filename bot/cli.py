@@ -16,7 +16,7 @@ import typer
 
 from docbot.errors import DocbotError
 from docbot.settings import Settings, load_settings
-from docbot.terminal.safe_text import printable  # error messages quote file names, which are untrusted
+from docbot.terminal.safe_text import PrintableLogRecords, printable  # messages quote untrusted names
 
 INTERRUPTED = 130  # exit status after Ctrl+C, as shells report a SIGINT
 
@@ -239,6 +239,8 @@ def discord(
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
     discord_py.utils.setup_logging(level=logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(PrintableLogRecords())
     run_discord(settings)
 
 

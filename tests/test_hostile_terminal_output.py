@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 from pathlib import Path
 
 import pytest
 
+from docbot.terminal.safe_text import PrintableLogRecords
 from tests.conftest import run_docbot
 
 pytestmark = pytest.mark.slow
@@ -103,3 +106,23 @@ def test_an_error_quoting_a_file_name_shows_its_escapes_visibly(tmp_path):
     assert result.returncode == 1
     assert_no_raw_controls(result.stderr)
     assert "gone\\x1b[2J\\x1b]0;x\\x07" in result.stderr.splitlines()[-1]
+
+
+def test_the_bots_log_shows_control_characters_as_escapes_and_keeps_traceback_lines():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PrintableLogRecords())
+    logger = logging.getLogger("docbot.test.printable")
+    logger.addHandler(handler)
+    try:
+        logger.error("re-indexed: %s", "1 skipped (1 .\x1b[2J)")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("failed on \x9b31m")
+    finally:
+        logger.removeHandler(handler)
+    logged = stream.getvalue()
+    assert "\x1b" not in logged and "\x9b" not in logged
+    assert "\\x1b[2J" in logged and "\\x9b31m" in logged
+    assert "Traceback (most recent call last):\n" in logged

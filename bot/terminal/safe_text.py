@@ -8,6 +8,7 @@ Kept free of rich so the CLI's error line can use it without loading it.
 
 from __future__ import annotations
 
+import logging
 import re
 
 # C0 controls (ESC starts ANSI and OSC sequences), DEL, C1 controls (0x9b is a one-byte CSI) and
@@ -41,3 +42,18 @@ def json_printable(dumped: str) -> str:
     json.dumps escapes C0 controls only; outside strings its output is plain ASCII, so this stays valid JSON.
     """
     return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", dumped)
+
+
+class PrintableLogRecords(logging.Filter):
+    """A log handler filter that shows control characters in a record's message as escapes: a bot's log on
+    a terminal quotes questions and document names, which are untrusted. Tracebacks keep their lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: the handler reports it
+            return True
+        safe = printable(message, multiline=True)
+        if safe != message:
+            record.msg, record.args = safe, None
+        return True
