@@ -14,8 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docbot.index.documents import SUPPORTED_SUFFIXES, cannot_read
+from docbot.index.documents import SUPPORTED_SUFFIXES
 from docbot.index.errors import CorpusNotFolderError
+from docbot.index.paragraphs import cannot_read
 
 UNREADABLE_FOLDER = "unreadable folder"
 NO_EXTENSION = "extensionless file"
