@@ -138,9 +138,9 @@ def _tolerate_unknown_markup() -> None:
         found, _messages = known_role(name, *args)
         return (found or unknown_role), []
 
-    directives.directive, roles.role = directive, role  # type: ignore[assignment]
+    directives.directive, roles.role = directive, role
     # Sphinx's `.. class:: Foo(a, b)` documents a class; docutils' own `class` directive would reject it.
     directives.register_directive("class", UnknownDirective)
     directives.register_directive("code-block", CodeBlock)  # Sphinx's names for docutils' `code`
     directives.register_directive("sourcecode", CodeBlock)
-    directives._docbot_tolerant = True  # type: ignore[attr-defined]
+    directives._docbot_tolerant = True

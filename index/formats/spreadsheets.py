@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from docbot.index.formats.text import read_text
@@ -45,7 +45,7 @@ def csv_paragraphs(path: Path) -> list[Paragraph]:
     return sheet_rows("", csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-def sheet_rows(sheet: str, rows: Iterable[list[object]]) -> list[Paragraph]:
+def sheet_rows(sheet: str, rows: Iterable[Sequence[object]]) -> list[Paragraph]:
     """Rows below the header rendered with it; rows above it (titles) as plain text."""
     numbered = ((n, [cell_text(value) for value in values]) for n, values in enumerate(rows, start=1))
     filled_rows = ((n, values) for n, values in numbered if any(values))
