@@ -76,6 +76,7 @@ def write_xlsx(path: Path) -> None:
     for name, price, stock in BIRDS:
         sheet.append([name, float(price), stock])
     hidden = workbook.create_sheet("Scratch")
+    hidden.append(["Note", "Value"])
     hidden.append(["hidden-sheet secret", "x"])
     hidden.sheet_state = "hidden"
     workbook.save(str(path))
@@ -109,7 +110,7 @@ def write_epub(path: Path) -> None:
         book.writestr("mimetype", "application/epub+zip")
         book.writestr("META-INF/container.xml", container)
         book.writestr("OEBPS/content.opf", package)
-        book.writestr("OEBPS/nav.xhtml", _xhtml("Contents", "<nav><p>Table of contents</p></nav>"))
+        book.writestr("OEBPS/nav.xhtml", _xhtml("Contents", "<h1>Contents</h1><p>Table of contents</p>"))
         for name, body in chapters.items():
             book.writestr(f"OEBPS/{name}", _xhtml("The Widget Book", body))
 
