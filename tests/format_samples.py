@@ -42,8 +42,9 @@ def write_docx(path: Path) -> None:
     document.add_heading("Pricing", level=1)  # 3
     document.add_paragraph("The Falcon widget costs 42.50 euros.")  # 4
     table = document.add_table(rows=3, cols=2)  # 5
-    for row, values in zip(table.rows, [("Product", "Price (EUR)"), ("Falcon", "42.50"), ("Kestrel", "19.99")]):
-        for cell, value in zip(row.cells, values):
+    rows = [("Product", "Price (EUR)"), ("Falcon", "42.50"), ("Kestrel", "19.99")]
+    for row, values in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
     custom = document.styles.add_style("Chapter Heading", WD_STYLE_TYPE.PARAGRAPH)
     custom.base_style = document.styles["Heading 1"]
