@@ -185,3 +185,13 @@ def test_the_parts_of_a_long_paragraph_each_cite_their_own_lines(tmp_path):
         first_sentence = int(chunk.text.split()[1])
         last_sentence = int(chunk.text.rsplit("Sentence ", 1)[1].split()[0])
         assert (chunk.location.start, chunk.location.end) == (first_sentence + 2, last_sentence + 2)
+
+
+def test_rst_code_blocks_cite_their_own_lines(tmp_path):
+    page = tmp_path / "code.rst"
+    code = "::\n\n   first = 1\n\n   second = 2\n\n.. code-block:: python\n\n   third = 3\n   fourth = 4\n\nAfter.\n"
+    page.write_text("Title\n=====\n\n" + code)
+
+    places = {p.text: str(p.location) for p in read_paragraphs(page)}
+
+    assert places == {"first = 1 second = 2": "lines 6-8", "third = 3 fourth = 4": "lines 12-13", "After.": "line 15"}

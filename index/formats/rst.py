@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from docbot.index.formats.text import read_text
-from docbot.index.paragraphs import Paragraph, row_text
+from docbot.index.paragraphs import Location, Paragraph, row_text
 
 # Directives that only steer Sphinx's output and hold no text worth indexing.
 SKIPPED_DIRECTIVES = {
@@ -36,21 +36,26 @@ def rst_paragraphs(path: Path) -> list[Paragraph]:
 
     _tolerate_unknown_markup()
     settings = {**DOCUTILS_SETTINGS, "warning_stream": io.StringIO()}
-    doctree = publish_doctree(read_text(path), source_path=str(path), settings_overrides=settings)
+    source = read_text(path)
+    source_lines = source.splitlines()
+    doctree = publish_doctree(source, source_path=str(path), settings_overrides=settings)
     out: list[Paragraph] = []
     skipped = (nodes.comment, nodes.substitution_definition, nodes.target, nodes.raw)
     text_blocks = (nodes.paragraph, nodes.literal_block, nodes.line_block, nodes.doctest_block, nodes.term)
 
     def add(node: Any, heading: str, text: str) -> None:
-        lines = [line for line in text.split("\n") if line.strip()]
-        if lines:
-            first = _line_of(node)
-            if first and isinstance(node, nodes.literal_block):  # docutils gives a code block's last line
-                first = max(1, first - len(text.rstrip("\n").split("\n")) + 1)
-            if first:
-                out.append(Paragraph.from_lines(lines, heading, first))
-            else:
-                out.append(Paragraph(" ".join(" ".join(lines).split()), heading, None))
+        all_lines = text.strip("\n").split("\n")
+        lines = [line for line in all_lines if line.strip()]
+        if not lines:
+            return
+        first = _line_of(node)
+        if first and isinstance(node, nodes.literal_block):
+            first = _code_start(source_lines, first, all_lines)
+        if first and len(lines) == len(all_lines):
+            out.append(Paragraph.from_lines(lines, heading, first))
+        else:  # blank lines inside (a code block): the block's lines as a whole
+            where = Location("line", first, first + len(all_lines) - 1) if first else None
+            out.append(Paragraph(" ".join(" ".join(lines).split()), heading, where))
 
     def walk(node: Any, heading: str) -> None:
         for child in node.children:
@@ -87,6 +92,16 @@ def _line_of(node: Any) -> int | None:
     while node is not None and node.line is None:
         node = node.parent
     return node.line if node is not None and node.line else None
+
+
+def _code_start(source_lines: list[str], line: int, code: list[str]) -> int:
+    """The first source line of a code block: docutils gives `::` blocks their first line but
+    `.. code::` blocks the line after their last."""
+    wanted = code[0].strip()
+    for number in range(max(1, line - len(code) - 1), min(line, len(source_lines)) + 1):
+        if source_lines[number - 1].strip() == wanted:
+            return number
+    return line
 
 
 def _tolerate_unknown_markup() -> None:
