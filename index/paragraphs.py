@@ -68,14 +68,16 @@ def cannot_read(exc: OSError) -> str:
 
 def row_text(header: list[str], values: list[object]) -> str:
     """A table row with its column names, so a question about a cell meets both:
-    "Product: Falcon; Price (EUR): 42.5". Empty cells are left out."""
+    "Product: Falcon; Price (EUR): 42.5." Empty cells are left out. The full stop makes each row
+    a sentence of its own, so an answer quotes the one row that holds it."""
     parts = []
     for i, value in enumerate(values):
         text = cell_text(value)
         if text:
             name = header[i] if i < len(header) and header[i] else f"column {i + 1}"
             parts.append(f"{name}: {text}")
-    return "; ".join(parts)
+    row = "; ".join(parts)
+    return row + "." if row and row[-1] not in ".!?" else row
 
 
 def cell_text(value: object) -> str:

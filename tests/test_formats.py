@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from docbot.index.builder import BuildEvents, build_index
-from docbot.index.chunking import Chunk
+from docbot.index.chunking import Chunk, split_sentences
 from docbot.index.documents import read_paragraphs
 from docbot.index.paragraphs import Location
 from docbot.index.search import Retriever
@@ -25,14 +25,14 @@ FACTS = [
     ("manual.rst", "The Falcon widget costs 42.50 euros and ships from Zürich.", "Pricing", RST_FACT_LINES),
     ("manual.rst", "Frobnicated text about herons stays searchable.", "Pricing", ""),  # unknown directive
     ("manual.docx", "The Falcon widget costs 42.50 euros.", "Pricing", "paragraph 4"),
-    ("manual.docx", "Product: Kestrel; Price (EUR): 19.99", "Pricing", "paragraph 5"),
+    ("manual.docx", "Product: Kestrel; Price (EUR): 19.99.", "Pricing", "paragraph 5"),
     ("manual.docx", "The warranty lasts 24 months.", "Warranty", "paragraph 7"),  # style based on Heading 1
     ("review.pptx", "Revenue grew 12% to 3.4 million euros", "Revenue", "slide 2"),
     ("review.pptx", "The Oslo office closes on Fridays at 15:00.", "Revenue", "slide 2"),  # speaker notes
-    ("prices.xlsx", "Product: Kestrel; Price (EUR): 19.99; Stock: 230", "Prices", "row 4"),
-    ("menu.csv", "Product: Café crème; Price (EUR): 3,50; Notes: served hot", "", "row 2"),
+    ("prices.xlsx", "Product: Kestrel; Price (EUR): 19.99; Stock: 230.", "Prices", "row 4"),
+    ("menu.csv", "Product: Café crème; Price (EUR): 3,50; Notes: served hot.", "", "row 2"),
     ("book.epub", "Install the café driver first.", "Chapter 1: Getting Started", "chapter 1"),
-    ("book.epub", "Product: Kestrel; Price: 19.99", "Chapter 2: Prices › Price table", "chapter 2"),
+    ("book.epub", "Product: Kestrel; Price: 19.99.", "Chapter 2: Prices › Price table", "chapter 2"),
     ("site/page.html", "Run the installer twice.", "Guide › Install", "paragraph 2"),
 ]
 CONVERTERS = ("docutils", "docx", "pptx", "python_calamine", "openpyxl", "lxml")  # not PIL: the embedder loads it
@@ -96,7 +96,7 @@ def test_a_question_about_a_cell_finds_its_row(built, embedder):
     best = Retriever(store.load(), embedder).search("How many Bird27 are in stock?", k=3)[0]
 
     assert best.doc == "prices.xlsx" and best.chunk.heading == "Prices"
-    assert "Product: Bird27; Price (EUR): 37.27; Stock: 189" in best.text
+    assert "Product: Bird27; Price (EUR): 37.27; Stock: 189." in split_sentences(best.text)  # the row, alone
     assert covers(best.chunk.location, "row 28")
 
 
