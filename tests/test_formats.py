@@ -195,3 +195,16 @@ def test_rst_code_blocks_cite_their_own_lines(tmp_path):
     places = {p.text: str(p.location) for p in read_paragraphs(page)}
 
     assert places == {"first = 1 second = 2": "lines 6-8", "third = 3 fourth = 4": "lines 12-13", "After.": "line 15"}
+
+
+def test_an_office_lock_file_beside_an_open_document_is_left_out(tmp_path, embedder):
+    corpus = write_all(tmp_path / "corpus")
+    (corpus / "~$manual.docx").write_bytes(b"\x05Ada Lovelace" + b"\x00" * 149)  # what Word leaves while editing
+    warnings: list[str] = []
+
+    report = build_index(
+        corpus, store_at(tmp_path / "index"), embedder, CHUNKING, events=BuildEvents(on_warning=warnings.append)
+    )
+
+    assert "manual.docx" in report.added
+    assert warnings == [] and report.skipped == [] and report.ignored == []
