@@ -208,3 +208,15 @@ def test_an_office_lock_file_beside_an_open_document_is_left_out(tmp_path, embed
 
     assert "manual.docx" in report.added
     assert warnings == [] and report.skipped == [] and report.ignored == []
+
+
+def test_a_zip_that_unpacks_too_large_is_refused_before_a_converter_opens_it(tmp_path, monkeypatch):
+    from docbot.index import documents
+    from docbot.index.paragraphs import UnreadableFileError
+
+    write_all(tmp_path)
+    monkeypatch.setattr(documents, "MAX_UNZIPPED_BYTES", 1000)  # a zip bomb in miniature
+
+    with pytest.raises(UnreadableFileError, match="unpacks to more than"):
+        read_paragraphs(tmp_path / "manual.docx")
+    assert read_paragraphs(tmp_path / "menu.csv")  # not a zip: not measured
