@@ -11,9 +11,10 @@ import numpy as np
 
 from docbot.index.chunking import Chunk, ChunkingParams, chunk_paragraphs
 from docbot.index.corpus import CorpusFile, count_kinds, find_corpus_files
-from docbot.index.documents import UnreadableFileError, cannot_read, file_sha256, read_paragraphs
+from docbot.index.documents import file_sha256, read_paragraphs, supported_formats
 from docbot.index.embedder import Embedder
 from docbot.index.errors import EmptyCorpusError, IndexCorruptError
+from docbot.index.paragraphs import UnreadableFileError, cannot_read
 from docbot.index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
 
 NO_TEXT = "no text"
@@ -83,7 +84,7 @@ def build_index(
         for entry, kind in listing.ignored:
             events.on_ignored(entry, kind)
         if not files and not listing.unreadable:
-            raise EmptyCorpusError(f"no .txt, .md, .pdf or .html files in {corpus}{report.skipped_kinds()}")
+            raise EmptyCorpusError(f"no {supported_formats()} files in {corpus}{report.skipped_kinds()}")
         for relpath, reason in listing.unreadable:
             _skip(report, events, relpath, reason)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from docbot.index.documents import Location, Paragraph
+from docbot.index.paragraphs import Location, Paragraph
 
 # all-MiniLM-L6-v2 reads 256 word pieces; English averages ~4.5 characters a piece, so
 # ~1000 characters is the hard ceiling. The default stays well under it.
@@ -53,7 +53,23 @@ class Chunk:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a paragraph (a heuristic that respects common abbreviations poorly)."""
-    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+    return [text[start:end] for start, end in _sentence_spans(text)]
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, surrounding whitespace left out."""
+    spans = []
+    start = 0
+    for separator in [*_SENTENCE_SPLIT.finditer(text), None]:
+        end = separator.start() if separator else len(text)
+        sentence = text[start:end]
+        stripped = sentence.strip()
+        if stripped:
+            first = start + len(sentence) - len(sentence.lstrip())
+            spans.append((first, first + len(stripped)))
+        if separator:
+            start = separator.end()
+    return spans
 
 
 def chunk_paragraphs(doc: str, paragraphs: Iterable[Paragraph], params: ChunkingParams) -> list[Chunk]:
@@ -76,47 +92,57 @@ def chunk_paragraphs(doc: str, paragraphs: Iterable[Paragraph], params: Chunking
         if paragraph.heading != heading:
             flush()
             heading = paragraph.heading
-        for part in _fit(paragraph.text, max_chars, params.overlap_sentences):
+        for part, start, end in _fit(paragraph.text, max_chars, params.overlap_sentences):
             if pieces and len(" ".join(pieces)) + 1 + len(part) > max_chars:
                 flush()
             pieces.append(part)
-            if paragraph.location:
-                locations.append(paragraph.location)
+            location = paragraph.locate(start, end)  # a part of a long paragraph: its own lines
+            if location:
+                locations.append(location)
     flush()
     return chunks
 
 
-def _fit(text: str, max_chars: int, overlap: int) -> list[str]:
-    """A paragraph as one piece, or split into sentence groups that each fit max_chars."""
+def _fit(text: str, max_chars: int, overlap: int) -> list[tuple[str, int, int]]:
+    """A paragraph as one piece, or split into sentence groups that each fit max_chars;
+    each piece with where it starts and ends in the paragraph."""
     if len(text) <= max_chars:
-        return [text]
-    sentences: list[str] = []
-    for sentence in split_sentences(text):
-        sentences.extend(_hard_wrap(sentence, max_chars))
-    groups: list[str] = []
-    current: list[str] = []
+        return [(text, 0, len(text))]
+    sentences: list[tuple[int, int]] = []
+    for start, end in _sentence_spans(text):
+        sentences.extend((start + a, start + b) for a, b in _hard_wrap(text[start:end], max_chars))
+    groups: list[tuple[str, int, int]] = []
+    current: list[tuple[int, int]] = []
+
+    def joined(spans: list[tuple[int, int]]) -> str:
+        return " ".join(text[a:b] for a, b in spans)
+
     for sentence in sentences:
-        if current and len(" ".join([*current, sentence])) > max_chars:
-            groups.append(" ".join(current))
+        if current and len(joined([*current, sentence])) > max_chars:
+            groups.append((joined(current), current[0][0], current[-1][1]))
             kept = current[-overlap:] if overlap else []
-            current = kept if len(" ".join([*kept, sentence])) <= max_chars else []
+            current = kept if len(joined([*kept, sentence])) <= max_chars else []
         current.append(sentence)
     if current:
-        groups.append(" ".join(current))
+        groups.append((joined(current), current[0][0], current[-1][1]))
     return groups
 
 
-def _hard_wrap(sentence: str, max_chars: int) -> list[str]:
-    """A sentence longer than max_chars, cut at spaces (or anywhere, for unbroken text)."""
-    out: list[str] = []
+def _hard_wrap(sentence: str, max_chars: int) -> list[tuple[int, int]]:
+    """(start, end) of the pieces of a sentence longer than max_chars, cut at spaces (or anywhere,
+    for unbroken text); the whole sentence when it fits."""
+    out: list[tuple[int, int]] = []
     start = 0  # a cursor, not slices of the rest: a huge unpunctuated paragraph stays linear
     while len(sentence) - start > max_chars:
         cut = sentence.rfind(" ", start, start + max_chars)
         cut = cut if cut - start > max_chars // 2 else start + max_chars
-        out.append(sentence[start:cut].strip())
+        piece = sentence[start:cut]
+        stripped = piece.strip()
+        first = start + len(piece) - len(piece.lstrip())
+        out.append((first, first + len(stripped)))
         start = cut
         while start < len(sentence) and sentence[start].isspace():
             start += 1
     if start < len(sentence):
-        out.append(sentence[start:])
+        out.append((start, len(sentence)))
     return out

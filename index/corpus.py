@@ -1,9 +1,9 @@
 """What the corpus folder holds: the documents to read, and everything else, named and counted.
 
-Hidden entries and symlinks pointing outside the corpus are left out without a word (by design:
-`.git` alone would drown the summary). Everything else that is not read is reported: files of
-other types, FIFOs, sockets and devices (never opened: reading a FIFO would block the build), and
-folders the system will not list.
+Hidden entries, Office lock files (~$report.docx) and symlinks pointing outside the corpus are left
+out without a word (by design: `.git` alone would drown the summary). Everything else that is not
+read is reported: files of other types, FIFOs, sockets and devices (never opened: reading a FIFO
+would block the build), and folders the system will not list.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docbot.index.documents import SUPPORTED_SUFFIXES, cannot_read
+from docbot.index.documents import SUPPORTED_SUFFIXES
 from docbot.index.errors import CorpusNotFolderError
+from docbot.index.paragraphs import cannot_read
 
 UNREADABLE_FOLDER = "unreadable folder"
+OFFICE_LOCK_PREFIX = "~$"  # Word and PowerPoint's lock file beside an open document: not a document
 NO_EXTENSION = "extensionless file"
 SPECIAL_FILES = {stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket", stat.S_IFCHR: "device", stat.S_IFBLK: "device"}
 
@@ -59,7 +61,9 @@ def find_corpus_files(corpus: Path) -> CorpusListing:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if name.startswith(".") or (path.is_symlink() and not path.resolve().is_relative_to(root)):
+            if name.startswith((".", OFFICE_LOCK_PREFIX)) or (
+                path.is_symlink() and not path.resolve().is_relative_to(root)
+            ):
                 continue
             relpath = stored_name(path, root)
             if relpath in names:  # "a\\xff.txt" spelled out beside a file whose name holds the byte

@@ -6,7 +6,7 @@ class DocbotError(Exception):
 
 
 class EmptyCorpusError(DocbotError):
-    """The corpus folder has no readable .txt, .md, .pdf or .html file."""
+    """The corpus folder has no readable document of a supported type."""
 
 
 class CorpusNotFolderError(DocbotError):

@@ -54,7 +54,7 @@ def test_model_file_that_is_not_gguf(shipped_index, tmp_path):
 def test_empty_corpus(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_docbot("index", "--corpus", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "index"))
-    assert_clean_failure(result, "no .txt, .md, .pdf or .html files")
+    assert_clean_failure(result, "no .txt, .md, .rst, .pdf, .html,")
 
 
 def test_missing_corpus_folder(tmp_path):

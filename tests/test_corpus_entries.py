@@ -150,12 +150,13 @@ def test_docbot_index_counts_what_it_skipped_and_names_it_with_verbose(write_cor
 
 
 def test_a_corpus_without_documents_says_what_it_holds(write_corpus, tmp_path, embedder):
-    corpus = write_corpus({"a.png": "png", "b.png": "png", "notes.docx": "docx"})
+    corpus = write_corpus({"a.png": "png", "b.png": "png", "notes.zip": "zip"})
 
     with pytest.raises(EmptyCorpusError) as error:
         build_index(corpus, store_at(tmp_path / "index"), embedder, CHUNKING)
 
-    assert str(error.value) == f"no .txt, .md, .pdf or .html files in {corpus} (2 .png, 1 .docx)"
+    formats = ".txt, .md, .rst, .pdf, .html, .docx, .pptx, .xlsx, .csv or .epub"
+    assert str(error.value) == f"no {formats} files in {corpus} (2 .png, 1 .zip)"
 
 
 def test_corpus_that_is_a_file_says_so_in_one_line(tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from docbot.discord.render import MESSAGE_LIMIT, render_answer, split_message
 from docbot.engine.answer import Answer
 from docbot.index.chunking import Chunk
-from docbot.index.documents import Location
+from docbot.index.paragraphs import Location
 from docbot.index.search import Passage
 
 words = st.sampled_from(["owl", "lemming", "tundra.", "Mars,", "volcano!", "[1]", "[12]", "\n", "\n\n", "x" * 40])

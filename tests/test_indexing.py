@@ -176,7 +176,7 @@ def test_markdown_headings_are_markdown_s_own_and_code_blocks_hold_none(write_co
 
 def test_empty_corpus_is_an_error(write_corpus, tmp_path, embedder):
     corpus = write_corpus({"image.png": "not a document"})
-    with pytest.raises(EmptyCorpusError, match="no .txt, .md, .pdf or .html"):
+    with pytest.raises(EmptyCorpusError, match="no .txt, .md, .rst, .pdf, .html,"):
         build(corpus, store_at(tmp_path / "index"), embedder)
 
 
