@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Annotated
@@ -84,6 +85,9 @@ def index(
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Name every skipped entry, not only the counts.")
     ] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Then keep the index current as files change, until Ctrl+C.")
+    ] = False,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -92,10 +96,33 @@ def index(
     from docbot.terminal import render
 
     settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder)
-    progress, events = render.build_progress(settings.progress_seconds, verbose)
-    with progress:
-        report = index_corpus(settings, make_embedder(settings), rebuild, events)
-    render.print_build_report(report, settings.resolved_index_dir())
+    embedder_model = make_embedder(settings)
+
+    def build(rebuild: bool = False) -> None:
+        progress, events = render.build_progress(settings.progress_seconds, verbose)
+        with progress:
+            report = index_corpus(settings, embedder_model, rebuild, events)
+        render.print_build_report(report, settings.resolved_index_dir())
+
+    build(rebuild)
+    if watch:
+        _watch(settings, build)
+
+
+def _watch(settings: Settings, build: Callable[[], None]) -> None:
+    """Rebuild once per burst of changes until Ctrl+C; a failed rebuild is one line and the watch goes on."""
+    import threading
+
+    from docbot.index.watch import watch_corpus
+
+    def rebuild(_changed: set[str]) -> None:  # the build re-walks the corpus: the paths are only a hint
+        try:
+            build()
+        except DocbotError as exc:
+            _print_error(exc)
+
+    sys.stderr.write(f"watching {printable(str(settings.corpus))} for changes (Ctrl+C stops)\n")
+    watch_corpus(settings.corpus, rebuild, threading.Event(), settings.resolved_index_dir())
 
 
 @app.command()
@@ -244,12 +271,16 @@ def discord(
     run_discord(settings)
 
 
+def _print_error(exc: DocbotError) -> None:
+    sys.stderr.write(f"docbot: error: {printable(str(exc))}\n")
+
+
 def main() -> None:
     """Console entry point: named errors become one line on stderr and exit status 1; Ctrl+C, 130."""
     try:
         app(prog_name="docbot")
     except DocbotError as exc:
-        sys.stderr.write(f"docbot: error: {printable(str(exc))}\n")
+        _print_error(exc)
         sys.exit(1)
     except SystemExit as exc:
         if exc.code == INTERRUPTED:  # typer turns Ctrl+C into this exit status, silently
