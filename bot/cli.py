@@ -121,8 +121,10 @@ def _watch(settings: Settings, build: Callable[[], None]) -> None:
         except DocbotError as exc:
             _print_error(exc)
 
-    sys.stderr.write(f"watching {printable(str(settings.corpus))} for changes (Ctrl+C stops)\n")
-    watch_corpus(settings.corpus, rebuild, threading.Event(), settings.resolved_index_dir())
+    def ready() -> None:
+        sys.stderr.write(f"watching {printable(str(settings.corpus))} for changes (Ctrl+C stops)\n")
+
+    watch_corpus(settings.corpus, rebuild, threading.Event(), settings.resolved_index_dir(), on_ready=ready)
 
 
 @app.command()

@@ -49,14 +49,19 @@ def watch_corpus(
     index_dir: Path | None = None,
     quiet_seconds: float = QUIET_SECONDS,
     max_wait_seconds: float = MAX_WAIT_SECONDS,
+    on_ready: Callable[[], None] = lambda: None,
 ) -> None:
     """Call `rebuild(changed_paths)` once per burst of changes below `corpus`, until `stop` is set.
+
+    `on_ready` is called once the watches are in place (watchfiles' first batch, at the latest one
+    quiet window after the start): a change made after it is never missed.
 
     Ctrl+C in the main thread raises KeyboardInterrupt out of here; errors from `rebuild` propagate too,
     so the caller decides which ones the watch survives.
     """
     pending: set[str] = set()
     first = 0.0
+    started = False
     for changes in watch(
         corpus.resolve(),
         watch_filter=CorpusFilter(index_dir),
@@ -66,6 +71,9 @@ def watch_corpus(
         rust_timeout=int(quiet_seconds * 1000),  # this long with no event yields an empty set: the quiet signal
         yield_on_timeout=True,
     ):
+        if not started:
+            started = True
+            on_ready()
         if changes:
             if not pending:
                 first = time.monotonic()

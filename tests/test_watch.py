@@ -21,7 +21,6 @@ from docbot.index.watch import watch_corpus
 from tests.conftest import CHUNKING, REPO, TINY_DOCS, store_at
 
 QUIET = 0.3  # seconds; short so the tests are quick
-WATCH_READY = 0.5  # seconds for watchfiles to set up its watches before a test changes files
 
 
 @contextmanager
@@ -29,11 +28,11 @@ def watching(
     corpus: Path, rebuild: Callable[[set[str]], None], index_dir: Path | None = None, max_wait: float = 30
 ) -> Iterator[None]:
     """Run the watch loop on a thread while the block runs."""
-    stop = threading.Event()
-    args = (corpus, rebuild, stop, index_dir, QUIET, max_wait)
+    stop, ready = threading.Event(), threading.Event()
+    args = (corpus, rebuild, stop, index_dir, QUIET, max_wait, ready.set)
     thread = threading.Thread(target=watch_corpus, args=args, daemon=True)
     thread.start()
-    time.sleep(WATCH_READY)
+    assert ready.wait(60), "the watch never started"
     try:
         yield
     finally:
@@ -160,8 +159,7 @@ def test_cli_watch_indexes_a_new_file_and_stops_on_ctrl_c(tmp_path: Path):
 
     try:
         assert next_line_with("index updated: 1 added")
-        next_line_with("watching")
-        time.sleep(WATCH_READY)
+        next_line_with("watching")  # printed once the watches are in place
         (corpus / "whales.md").write_text("# Whales\n\nThe blue whale is the largest animal ever known.\n")
         assert next_line_with("index updated").startswith("index updated: 1 added, 0 changed, 0 removed, 1 unchanged")
         for doc in corpus.iterdir():  # a failed rebuild is one line, and the watch goes on
