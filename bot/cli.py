@@ -239,8 +239,8 @@ def evaluate(
     with progress:
         index_corpus(settings, embedder_model, events=events)
     engine = build_engine(settings, open_retriever(settings, embedder_model))
-    with closing(engine), render.question_progress(len(bench)) as on_done:
-        report = summarize(run_eval(engine, bench, on_done))
+    with closing(engine), render.question_progress(len(bench.questions)) as on_done:
+        report = summarize(run_eval(engine, bench.questions, on_done), bench.unlabeled)
     if json_output:
         render.print_json(report.to_json())
     else:
@@ -271,6 +271,62 @@ def discord(
     for handler in logging.getLogger().handlers:
         handler.addFilter(PrintableLogRecords())
     run_discord(settings)
+
+
+feedback_app = typer.Typer(
+    help="Feedback from Discord (👍/👎 and refusals): the questions the documents did not answer.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    kb: Annotated[str, typer.Option("--kb", help="The knowledge base whose questions to export.")] = "default",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file.", show_default="standard output")
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, help="How far back to look.", show_default=str(Settings.gaps_days)),
+    ] = None,
+    feedback_db: Annotated[
+        Path | None,
+        typer.Option("--feedback-db", help="The feedback database.", show_default="feedback_db setting"),
+    ] = None,
+    embedder: EmbedderOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the recent questions that were refused or got a 👎 as a `docbot eval` questions file.
+
+    One line per question, most asked first. Fill in 'answers' on those to measure; eval skips the rest.
+    """
+    from docbot.components import make_embedder, make_feedback_store
+    from docbot.feedback.gaps import group_gaps, since, write_eval_questions
+    from docbot.feedback.store import FeedbackStoreError
+
+    settings = _settings(config, embedder=embedder, feedback_db=feedback_db, gaps_days=days)
+    if not settings.resolved_feedback_db().is_file():
+        raise FeedbackStoreError(
+            f"no feedback database at {settings.resolved_feedback_db()}: docbot discord makes it with its first "
+            "answer (set feedback_db if it lives elsewhere)"
+        )
+    with closing(make_feedback_store(settings)) as store:
+        questions = store.gap_questions(kb, since(settings.gaps_days))
+    gaps = group_gaps(questions, make_embedder(settings).embed) if questions else []
+    text = write_eval_questions(gaps)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise DocbotError(f"cannot write {out}: {exc.strerror or exc}") from None
+    where = f" to {out}" if out else ""
+    sys.stderr.write(
+        f"{len(gaps)} questions ({len(questions)} answers refused or 👎) from knowledge base {kb!r}, "
+        f"last {settings.gaps_days} days{printable(where)}\n"
+    )
 
 
 def _print_error(exc: DocbotError) -> None:

@@ -9,6 +9,7 @@ from docbot.engine.answer import Engine, EngineOptions
 from docbot.engine.llm import LanguageModel, LlamaCppModel
 from docbot.engine.refusal import RefusalPolicy
 from docbot.errors import ConfigError
+from docbot.feedback.store import FeedbackStore
 from docbot.index.builder import BuildEvents, BuildReport, build_index
 from docbot.index.chunking import ChunkingParams
 from docbot.index.embedder import Embedder
@@ -30,6 +31,11 @@ def make_embedder(settings: Settings) -> Embedder:
 def make_store(settings: Settings) -> IndexStore:
     """The configured index folder."""
     return IndexStore(settings.resolved_index_dir(), settings.approximate_above)
+
+
+def make_feedback_store(settings: Settings) -> FeedbackStore:
+    """The configured feedback database (opened on first use)."""
+    return FeedbackStore(settings.resolved_feedback_db())
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:

@@ -52,6 +52,8 @@ class Settings:
     embed_batch_size: int = 32
     approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF; see store.py)
     progress_seconds: float = 15.0  # builds log a progress line this often when stderr is not a terminal
+    feedback_db: Path | None = None  # answers and 👍/👎 votes (SQLite); None: feedback.sqlite3 in the user data dir
+    gaps_days: int = 30  # /gaps and `docbot feedback export` look this many days back
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global
@@ -75,6 +77,14 @@ class Settings:
         corpus = Path(self.corpus).resolve()
         digest = hashlib.sha1(os.fsencode(corpus)).hexdigest()[:10]  # a path's bytes need not be UTF-8
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
+
+    def resolved_feedback_db(self) -> Path:
+        """The feedback database: configured, or one file in the user data dir (~/.local/share/docbot/)."""
+        if self.feedback_db is not None:
+            return Path(self.feedback_db)
+        from platformdirs import user_data_path
+
+        return user_data_path("docbot") / "feedback.sqlite3"
 
     def resolved_threads(self) -> int:
         """Threads for llama.cpp and batch embedding: every core this process may use, unless configured.
@@ -122,6 +132,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "embed_batch_size": (1, 1024),
     "approximate_above": (1000, None),
     "progress_seconds": (0, 3600),
+    "gaps_days": (1, 3650),
     "llm_timeout_seconds": (0.1, 3600),
     "discord_cooldown_seconds": (0, None),
     "discord_queue_size": (1, 1000),

@@ -25,10 +25,12 @@ from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
 
 
 def bot_settings(corpus: Path, index_dir: Path, **changes: object) -> Settings:
-    """Settings for a test bot: fast edits and reconnects, no cooldown, commands synced to the test server."""
+    """Settings for a test bot: fast edits and reconnects, no cooldown, commands synced to the test server,
+    feedback kept beside the index folder."""
     base = Settings(
         corpus=corpus,
         index_dir=index_dir,
+        feedback_db=index_dir.parent / "feedback.sqlite3",
         discord_guild_ids=(GUILD_ID,),
         discord_cooldown_seconds=0,
         discord_edit_seconds=0.3,
@@ -83,11 +85,14 @@ def with_model(engine: Engine, model: LanguageModel) -> Engine:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, engine: Engine, heartbeat_ms: int = 500, token: str = TOKEN
+    settings: Settings, engine: Engine, heartbeat_ms: int = 500, token: str = TOKEN, server: FakeDiscord | None = None
 ) -> AsyncIterator[FakeDiscord]:
-    """Start the fake server and the bot; yield the server once the bot is connected with its commands."""
-    server = FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
-    await server.start()
+    """Start the fake server (or use `server`, left running) and the bot; yield the server once the bot is
+    connected with its commands."""
+    given = server is not None
+    server = server or FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
+    if not given:
+        await server.start()
     # As run_discord does before it makes the client.
     await patch_discord_py(server.api_base, token, lambda: Backoff.for_settings(settings))
     client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
@@ -98,7 +103,8 @@ async def running_bot(
     finally:
         await client.close()
         await asyncio.wait_for(task, 30)
-        await server.stop()
+        if not given:
+            await server.stop()
 
 
 def finished_replies(server: FakeDiscord, message_id: int) -> list[Posted] | None:

@@ -65,6 +65,14 @@ class Posted:
     created_at: float = field(default_factory=time.monotonic)
     edit_times: list[float] = field(default_factory=list)
 
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        """The message's components (rows of buttons) as last sent, in a create or an edit."""
+        for body in [*self.edits[::-1], self.payload]:
+            if "components" in body:
+                return body["components"] or []
+        return []
+
 
 class FakeDiscord:
     """Run with `await server.start()`; point the bot at `server.api_base`."""
@@ -169,32 +177,12 @@ class FakeDiscord:
     ) -> str:
         """A user runs a slash command; returns the interaction token."""
         interaction_id = next(self._ids)
-        token = f"interaction-token-{interaction_id}"
         command: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1}
         command["options"] = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
         if any(c["name"] == name for c in self.commands.get(str(GUILD_ID), [])):
             command["guild_id"] = str(GUILD_ID)
-        data = {
-            "id": str(interaction_id),
-            "application_id": str(APP_ID),
-            "type": 2,
-            "token": token,
-            "version": 1,
-            "guild_id": str(GUILD_ID),
-            "channel_id": str(CHANNEL_ID),
-            "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
-            "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
-            "data": command,
-            "app_permissions": "0",
-            "attachment_size_limit": 8_000_000,
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": str(GUILD_ID)},
-            "context": 0,
-        }
-        await self.dispatch("INTERACTION_CREATE", data)
-        return token
+        await self.dispatch("INTERACTION_CREATE", interaction(interaction_id, 2, command, user_id, admin, roles))
+        return f"interaction-token-{interaction_id}"
 
     async def wait_until(self, check: Callable[[], Any], timeout: float = 60) -> Any:
         """Wait until `check()` returns something truthy (re-checked on every bot request)."""
@@ -386,7 +374,16 @@ class FakeDiscord:
     def _as_message(self, posted: Posted) -> dict[str, Any]:
         data = _message(posted.id, posted.channel_id, BOT_USER, posted.content)
         data["guild_id"] = str(GUILD_ID)
+        data["components"] = posted.components
         return data
+
+    def message_data(self, message_id: int) -> dict[str, Any]:
+        """A message the bot posted, as Discord sends it in events (tests/fake_components.py builds on it)."""
+        return self._as_message(self.posted[message_id])
+
+    def next_id(self) -> int:
+        """A new snowflake for an event a test sends."""
+        return next(self._ids)
 
     # ---- gateway
 
@@ -453,6 +450,34 @@ class FakeDiscord:
         await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
         await socket.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()}))
         self.identified.set()
+
+
+def interaction(
+    interaction_id: int, kind: int, data: dict[str, Any], user_id: int, admin: bool = False, roles=()
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload in the test channel: `kind` 2 is a slash command, 3 a button press.
+
+    Its token is "interaction-token-<interaction_id>".
+    """
+    return {
+        "id": str(interaction_id),
+        "application_id": str(APP_ID),
+        "type": kind,
+        "token": f"interaction-token-{interaction_id}",
+        "version": 1,
+        "guild_id": str(GUILD_ID),
+        "channel_id": str(CHANNEL_ID),
+        "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
+        "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
+        "data": data,
+        "app_permissions": "0",
+        "attachment_size_limit": 8_000_000,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(GUILD_ID)},
+        "context": 0,
+    }
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -12,11 +12,14 @@ import logging
 import re
 import signal
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import discord
 from discord import app_commands
+from discord.utils import MISSING
 
+from docbot.components import make_feedback_store
 from docbot.discord.answer_queue import AnswerQueue, QueueFullError
 from docbot.discord.commands import add_commands
 from docbot.discord.gate import Gate, question_in
@@ -25,9 +28,13 @@ from docbot.discord.patches import patch_discord_py
 from docbot.discord.reconnect import UNREACHABLE, Backoff, describe, retry_while_unreachable
 from docbot.discord.render import BUSY_TEXT, ERROR_TEXT, MODEL_DOWN_TEXT, render_answer, render_position
 from docbot.discord.stream import NO_PINGS, Send, StreamingReply
+from docbot.discord.votes import VoteButton, answer_record, vote_buttons
 from docbot.engine.answer import Answer, Engine
 from docbot.engine.prompt import Exchange
 from docbot.errors import DocbotError, ModelServerError
+from docbot.feedback.gaps import Gap, group_gaps, since
+from docbot.feedback.recorder import FeedbackRecorder
+from docbot.feedback.store import new_answer_id
 from docbot.index.builder import BuildReport
 from docbot.settings import Settings
 
@@ -57,7 +64,9 @@ class ChainLink:
 class DocbotClient(discord.Client):
     """The bot: gates events by channel, user and queue, then streams cited answers."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, feedback: FeedbackRecorder | None = None
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # to read the question in a mention
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
@@ -69,6 +78,7 @@ class DocbotClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
         self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
+        self.feedback = feedback or FeedbackRecorder(make_feedback_store(settings))
         add_commands(self)
 
     async def serve(self, token: str) -> None:
@@ -106,6 +116,7 @@ class DocbotClient(discord.Client):
             raise
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(VoteButton)  # the buttons of every answer ever sent, this run's or earlier
         if self.settings.discord_guild_ids:
             for guild_id in self.settings.discord_guild_ids:
                 guild = discord.Object(guild_id)
@@ -119,6 +130,7 @@ class DocbotClient(discord.Client):
 
     async def close(self) -> None:
         await self.queue.close()
+        await self.feedback.close()
         if self._owns_engine and self.engine:
             self.engine.close()
         await super().close()
@@ -152,10 +164,20 @@ class DocbotClient(discord.Client):
             log.warning("could not start a thread; answering in the channel", exc_info=True)
             send = self._plain_reply(message)
         async with message.channel.typing():
-            await self.answer(send, question, message.channel.id, parent)
+            await self.answer(send, question, message.channel.id, parent, kb=self.knowledge_base_for(message.channel))
+
+    def knowledge_base_for(self, channel: object) -> str:
+        """The knowledge base a channel answers from (threads: their parent channel's)."""
+        return "default"
 
     async def answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+        self,
+        send: Send,
+        question: str,
+        channel_id: int,
+        parent: int | None = None,
+        heading: str = "",
+        kb: str = "default",
     ) -> Answer | None:
         """Stream the answer to `question` into messages made by `send`; every failure gets a short reply.
 
@@ -163,7 +185,7 @@ class DocbotClient(discord.Client):
         and the bot goes on to the next question.
         """
         try:
-            return await self._stream_answer(send, question, channel_id, parent, heading)
+            return await self._stream_answer(send, question, channel_id, parent, heading, kb)
         except discord.HTTPException as exc:
             log_refused_reply(exc, channel_id, question)
         except UNREACHABLE as exc:  # for longer than stream.DELIVERY_GIVE_UP_SECONDS
@@ -171,7 +193,7 @@ class DocbotClient(discord.Client):
         return None
 
     async def _stream_answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str
+        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str, kb: str
     ) -> Answer | None:
         reply = StreamingReply(send, self.settings.discord_edit_seconds, self._backoff, heading)
         loop = asyncio.get_running_loop()
@@ -206,7 +228,10 @@ class DocbotClient(discord.Client):
             log.exception("answering %r failed", question)
             await reply.finish([heading + ERROR_TEXT])
             return None
-        messages = await reply.finish(render_answer(answer, heading))
+        answer_id = new_answer_id()
+        messages = await reply.finish(render_answer(answer, heading), vote_buttons(answer_id))
+        # Submitted before any press on the buttons can be: the feedback thread keeps that order.
+        await self.feedback.record_answer(answer_record(answer_id, answer, kb, channel_id))
         self.last_answers[channel_id] = answer
         self._remember(messages, ChainLink(Exchange(answer.question, answer.text), parent))
         took = answer.timings["retrieve_ms"] + answer.timings["generate_ms"]
@@ -225,6 +250,14 @@ class DocbotClient(discord.Client):
             return report
 
         return await self.queue.run(work)
+
+    async def gaps(self, kb: str) -> list[Gap] | None:
+        """The recent questions knowledge base `kb` did not answer, grouped; None if the database failed."""
+        questions = await self.feedback.gap_questions(kb, since(self.settings.gaps_days))
+        if questions is None:
+            return None
+        embedder = self._engine().retriever.embedder
+        return await self.queue.run(lambda: group_gaps(questions, embedder.embed))  # the embedder's thread
 
     def _engine(self) -> Engine:
         if self.engine is None:
@@ -257,12 +290,15 @@ class DocbotClient(discord.Client):
         """Where the answer goes: a reply to the question, or a new thread when configured."""
         if self.settings.discord_threads and isinstance(message.channel, discord.TextChannel):
             thread = await message.create_thread(name=question[:THREAD_NAME_CHARS])
-            return lambda text: thread.send(text, allowed_mentions=NO_PINGS)
+            return lambda text, view=MISSING: thread.send(text, allowed_mentions=NO_PINGS, view=view)
         return self._plain_reply(message)
 
     @staticmethod
     def _plain_reply(message: discord.Message) -> Send:
-        return lambda text: message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        def send(text: str, view: discord.ui.View = MISSING) -> Awaitable[discord.Message]:
+            return message.reply(text, mention_author=False, allowed_mentions=NO_PINGS, view=view)
+
+        return send
 
 
 def log_refused_reply(exc: discord.HTTPException, channel_id: int | None, question: str) -> None:

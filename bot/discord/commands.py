@@ -1,4 +1,4 @@
-"""docbot's slash commands: /ask, /sources, /reindex and /help."""
+"""docbot's slash commands: /ask, /sources, /reindex, /gaps and /help."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from typing import Any, Protocol
 
 import discord
 from discord import app_commands
+from discord.utils import MISSING
 
 from docbot.discord.answer_queue import QueueFullError
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.render import (
     BUSY_TEXT,
     ERROR_TEXT,
+    GAPS_UNREADABLE_TEXT,
     HELP_TEXT,
     NOT_ADMIN_TEXT,
+    render_gaps,
     render_question,
     render_reindexed,
     render_sources,
@@ -22,6 +25,7 @@ from docbot.discord.render import (
 from docbot.discord.stream import NO_PINGS, Send
 from docbot.engine.answer import Answer
 from docbot.errors import DocbotError
+from docbot.feedback.gaps import Gap
 from docbot.index.builder import BuildReport
 from docbot.settings import Settings
 
@@ -38,10 +42,20 @@ class CommandHost(Protocol):
     last_answers: dict[int, Answer]
 
     async def answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+        self,
+        send: Send,
+        question: str,
+        channel_id: int,
+        parent: int | None = None,
+        heading: str = "",
+        kb: str = "default",
     ) -> Answer | None: ...
 
     async def reindex(self) -> BuildReport: ...
+
+    async def gaps(self, kb: str) -> list[Gap] | None: ...
+
+    def knowledge_base_for(self, channel: object) -> str: ...
 
 
 def add_commands(client: CommandHost) -> None:
@@ -61,10 +75,11 @@ def add_commands(client: CommandHost) -> None:
             return
         await interaction.response.defer(thinking=True)  # Discord's 3-second deadline
 
-        async def send(text: str) -> discord.WebhookMessage:
-            return await interaction.followup.send(text, wait=True, allowed_mentions=NO_PINGS)
+        async def send(text: str, view: discord.ui.View = MISSING) -> discord.WebhookMessage:
+            return await interaction.followup.send(text, wait=True, allowed_mentions=NO_PINGS, view=view)
 
-        await client.answer(send, question, interaction.channel_id or 0, heading=render_question(question))
+        kb = client.knowledge_base_for(interaction.channel)
+        await client.answer(send, question, interaction.channel_id or 0, heading=render_question(question), kb=kb)
 
     @tree.command(name="sources", description="Show the passages behind the last answer in this channel")
     async def sources(interaction: discord.Interaction) -> None:
@@ -76,9 +91,7 @@ def add_commands(client: CommandHost) -> None:
 
     @tree.command(name="reindex", description="Re-read the documents and answer from the new index (admins)")
     async def reindex(interaction: discord.Interaction) -> None:
-        if not _may_reindex(interaction, client.settings.discord_admin_role):
-            role = f" or the {client.settings.discord_admin_role} role" if client.settings.discord_admin_role else ""
-            await _tell(interaction, NOT_ADMIN_TEXT.format(role=role))
+        if not await _admins_only(interaction, client.settings.discord_admin_role, "re-index the documents"):
             return
         await interaction.response.defer(thinking=True)
         try:
@@ -91,6 +104,21 @@ def add_commands(client: CommandHost) -> None:
             text = render_reindexed(report.summary())
             log.info("re-indexed by %s: %s", interaction.user.id, report.summary())
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+
+    @tree.command(name="gaps", description="The recent questions the documents did not answer (admins)")
+    async def gaps(interaction: discord.Interaction) -> None:
+        if not await _admins_only(interaction, client.settings.discord_admin_role, "see the gaps"):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        kb = client.knowledge_base_for(interaction.channel)
+        try:
+            found = await client.gaps(kb)
+        except QueueFullError:
+            pieces = [BUSY_TEXT]
+        else:
+            pieces = [GAPS_UNREADABLE_TEXT] if found is None else render_gaps(found, kb, client.settings.gaps_days)
+        for piece in pieces:
+            await interaction.followup.send(piece, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @tree.command(name="help", description="How to ask docbot about the documents")
     async def help_(interaction: discord.Interaction) -> None:
@@ -105,8 +133,17 @@ def add_commands(client: CommandHost) -> None:
             await _tell(interaction, ERROR_TEXT)
 
 
-def _may_reindex(interaction: discord.Interaction, admin_role: str) -> bool:
-    """Members with Manage Server, or the configured role (by name or id), may rebuild the index."""
+async def _admins_only(interaction: discord.Interaction, admin_role: str, action: str) -> bool:
+    """Whether the user is an admin; if not, they are told who may `action`."""
+    if _is_admin(interaction, admin_role):
+        return True
+    role = f" or the {admin_role} role" if admin_role else ""
+    await _tell(interaction, NOT_ADMIN_TEXT.format(role=role, action=action))
+    return False
+
+
+def _is_admin(interaction: discord.Interaction, admin_role: str) -> bool:
+    """Members with Manage Server, or the configured role (by name or id), may rebuild the index and see gaps."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         return False  # not in a server (a DM)

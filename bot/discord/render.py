@@ -10,6 +10,7 @@ from discord.utils import escape_markdown
 
 from docbot.engine.answer import Answer
 from docbot.engine.answer_text import CITATION
+from docbot.feedback.gaps import Gap
 from docbot.index.search import Passage
 
 MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
@@ -27,6 +28,7 @@ HELP_TEXT = (
     "• `/ask question:` does the same without a mention.\n"
     "• `/sources` shows the passages behind the last answer in this channel.\n"
     "• `/reindex` re-reads the documents (admins only).\n"
+    "• 👍 / 👎 under an answer tell the documents' authors how it did; `/gaps` lists what went unanswered (admins).\n"
     "Answers come from a small local model: check the cited passages before relying on them."
 )
 THINKING_TEXT = "🔎 Searching the documents…"
@@ -34,7 +36,11 @@ BUSY_TEXT = "🚦 I'm answering too many questions right now: please try again i
 ERROR_TEXT = "⚠️ Something went wrong while answering (the details are in the bot's log). Please try again."
 MODEL_DOWN_TEXT = "⚠️ The language model is not answering right now: please try again in a minute."
 NO_SOURCES_TEXT = "No answer in this channel yet: ask me something first."
-NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can re-index the documents."
+NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can {action}."
+GAPS_UNREADABLE_TEXT = "⚠️ The feedback database cannot be read right now (the bot's log says why)."
+GAPS_SHOWN = 10  # groups /gaps lists
+GAP_QUESTION_CHARS = 150  # a question's wording shown by /gaps
+GAP_VARIANTS_SHOWN = 3  # other wordings shown under it
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -115,3 +121,30 @@ def render_sources(passages: Sequence[Passage]) -> list[str]:
 
 def render_reindexed(summary: str) -> str:
     return f"📚 Documents re-indexed: {summary}. New questions use the new index."
+
+
+def render_gaps(gaps: Sequence[Gap], kb: str, days: int) -> list[str]:
+    """/gaps: the most asked unanswered questions with their counts, each with a few other wordings."""
+    where = f"knowledge base `{escape_markdown(kb)}`, last {days} days"
+    title = f"**Questions the documents did not answer** ({where})"
+    if not gaps:
+        return [f"{title}\nNone: every recent question got an answer and no 👎."]
+    blocks = [title]
+    for number, gap in enumerate(gaps[:GAPS_SHOWN], start=1):
+        why = ", ".join(part for part in (_count(gap.refused, "refused"), _count(gap.thumbs_down, "👎")) if part)
+        lines = [f"**{number}.** {_quoted(gap.question, GAP_QUESTION_CHARS)}: asked {gap.asked}× ({why})"]
+        lines += [f"-# also: {_quoted(v, GAP_QUESTION_CHARS // 2)}" for v in gap.variants[:GAP_VARIANTS_SHOWN]]
+        if len(gap.variants) > GAP_VARIANTS_SHOWN:
+            lines.append(f"-# and {len(gap.variants) - GAP_VARIANTS_SHOWN} more wordings")
+        blocks.append("\n".join(lines))
+    if len(gaps) > GAPS_SHOWN:
+        blocks.append(f"-# {len(gaps) - GAPS_SHOWN} more: `docbot feedback export` writes them all.")
+    return split_message("\n\n".join(blocks))
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}" if number else ""
+
+
+def _quoted(question: str, chars: int) -> str:
+    return f"“{escape_markdown(textwrap.shorten(question, chars, placeholder=' …'))}”"

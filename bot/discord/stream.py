@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import discord
+from discord.utils import MISSING
 
 from docbot.discord.reconnect import UNREACHABLE, Backoff, describe, retry_while_unreachable
 from docbot.discord.render import MESSAGE_LIMIT, THINKING_TEXT, render_progress
@@ -29,10 +30,15 @@ NO_PINGS = discord.AllowedMentions.none()
 class EditableMessage(Protocol):
     id: int
 
-    async def edit(self, *, content: str, allowed_mentions: discord.AllowedMentions) -> object: ...
+    async def edit(
+        self, *, content: str, allowed_mentions: discord.AllowedMentions, view: discord.ui.View = ...
+    ) -> object: ...
 
 
-Send = Callable[[str], Awaitable[EditableMessage]]
+class Send(Protocol):
+    """Posts a message (with buttons, if a view is given) where the answer goes."""
+
+    def __call__(self, text: str, view: discord.ui.View = MISSING) -> Awaitable[EditableMessage]: ...
 
 
 class StreamingReply:
@@ -54,10 +60,10 @@ class StreamingReply:
         self._finishing = False
         self.messages: list[EditableMessage] = []
 
-    async def start(self) -> None:
+    async def start(self, view: discord.ui.View = MISSING) -> None:
         """Post the first message at once (the latest status), so the user sees the question was taken."""
         content = self._wanted
-        self._message = await self._deliver(lambda: self._send(content))
+        self._message = await self._deliver(lambda: self._send(content, view))
         self.messages.append(self._message)
         self._shown = content
         self._last_edit = time.monotonic()
@@ -74,8 +80,11 @@ class StreamingReply:
         self._partial += piece
         self.show(render_progress(self._partial, MESSAGE_LIMIT - len(self.heading)))
 
-    async def finish(self, pieces: list[str]) -> list[EditableMessage]:
-        """Replace the progress with the final pieces: the first edits the message, the rest follow it."""
+    async def finish(self, pieces: list[str], view: discord.ui.View = MISSING) -> list[EditableMessage]:
+        """Replace the progress with the final pieces: the first edits the message, the rest follow it.
+
+        `view` (buttons) goes under the last piece.
+        """
         self._finishing = True
         if self._flush is not None and not self._flush.done():
             if self._editing:
@@ -83,15 +92,16 @@ class StreamingReply:
                 await asyncio.wait([self._flush])
             else:
                 self._flush.cancel()
+        views = [MISSING] * (len(pieces) - 1) + [view]
         if self._message is None:
             self._wanted = pieces[0]
-            await self.start()
-        elif self._shown != pieces[0]:
+            await self.start(views[0])
+        elif self._shown != pieces[0] or views[0] is not MISSING:
             message = self._message
-            await self._deliver(lambda: message.edit(content=pieces[0], allowed_mentions=NO_PINGS))
+            await self._deliver(lambda: message.edit(content=pieces[0], allowed_mentions=NO_PINGS, view=views[0]))
             self._shown = pieces[0]
-        for piece in pieces[1:]:
-            self.messages.append(await self._deliver(functools.partial(self._send, piece)))
+        for piece, piece_view in zip(pieces[1:], views[1:], strict=True):
+            self.messages.append(await self._deliver(functools.partial(self._send, piece, piece_view)))
         return self.messages
 
     async def _deliver(self, request: Callable[[], Awaitable[T]]) -> T:

@@ -1,6 +1,8 @@
 """`docbot eval`: how often the engine finds, answers and rightly refuses, on a QA benchmark.
 
-Questions come as JSON lines: `question`, `answers` (gold strings) and `answerable`.
+Questions come as JSON lines: `question`, `answers` (gold strings) and `answerable`. A line whose
+`answerable` is null and whose `answers` are empty (as `docbot feedback export` writes them, before
+someone fills in the gold answer) is unlabeled: it is counted, not asked. Other keys are ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ class BenchQuestion:
 
 
 @dataclass(frozen=True)
+class QuestionsFile:
+    """The questions of a file that can be scored, and how many lines still wait for a gold answer."""
+
+    questions: list[BenchQuestion]
+    unlabeled: int = 0
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How the engine did on one question."""
 
@@ -58,6 +68,7 @@ class EvalReport:
     false_refusal_rate: float | None  # over answerable questions
     latency_p50_ms: float
     latency_p90_ms: float
+    unlabeled: int = 0  # lines with no gold answer yet, not asked
 
     def to_json(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -73,34 +84,45 @@ class EvalReport:
             ("refusal on unanswerable", _ratio(self.refusal_rate)),
             ("false refusal on answerable", _ratio(self.false_refusal_rate)),
             ("latency p50 / p90", f"{self.latency_p50_ms:.0f} / {self.latency_p90_ms:.0f} ms"),
+            ("unlabeled, not asked (no gold answer yet)", str(self.unlabeled) if self.unlabeled else None),
         ]
         return [(name, value) for name, value in rows if value is not None]
 
 
-def load_questions(path: Path, limit: int | None = None) -> list[BenchQuestion]:
+def load_questions(path: Path, limit: int | None = None) -> QuestionsFile:
     """Read a questions file; a bad line is a one-line error naming its number."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise QuestionsFileError(f"cannot read questions file {path}: {exc}") from None
     questions: list[BenchQuestion] = []
+    unlabeled = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
+            question = str(record["question"])
             answers = tuple(str(a) for a in record.get("answers") or ())
-            answerable = bool(record.get("answerable", bool(answers)))
-            questions.append(BenchQuestion(str(record["question"]), answers, answerable))
+            answerable = record.get("answerable", bool(answers))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise QuestionsFileError(
                 f"{path}, line {number}: expected a JSON object with 'question', 'answers' and 'answerable'"
             ) from None
+        if answerable is None and not answers:
+            unlabeled += 1
+            continue
+        questions.append(BenchQuestion(question, answers, bool(answers) if answerable is None else bool(answerable)))
         if limit is not None and len(questions) >= limit:
             break
+    if not questions and unlabeled:
+        raise QuestionsFileError(
+            f"{path}: none of its {unlabeled} questions has a gold answer yet: fill in 'answers' "
+            "(or set 'answerable' to false) on the lines to measure"
+        )
     if not questions:
         raise QuestionsFileError(f"{path} holds no questions")
-    return questions
+    return QuestionsFile(questions, unlabeled)
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
@@ -140,7 +162,7 @@ def run_eval(
     return outcomes
 
 
-def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
+def summarize(outcomes: Sequence[Outcome], unlabeled: int = 0) -> EvalReport:
     answerable = [o for o in outcomes if o.question.answerable]
     unanswerable = [o for o in outcomes if not o.question.answerable]
     latencies = sorted(o.seconds * 1000 for o in outcomes) or [0.0]
@@ -157,6 +179,7 @@ def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
         false_refusal_rate=_share(answerable, lambda o: not o.answered),
         latency_p50_ms=statistics.median(latencies),
         latency_p90_ms=latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))],
+        unlabeled=unlabeled,
     )
 
 
