@@ -1,0 +1,181 @@
+"""👍/👎 under every answer: a press is stored (a second one changes it), acknowledged to the voter only,
+still works after a restart, and never crashes the bot when the database is broken or locked; /gaps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+
+import pytest
+
+from docbot.discord.render import BUSY_TEXT
+from docbot.discord.votes import NOT_RECORDED_TEXT
+from tests.bot_harness import bot_settings, build_test_engine, finished_followups, finished_replies, running_bot
+from tests.conftest import TINY_DOCS
+from tests.fake_components import buttons, press
+from tests.fake_discord import FakeDiscord
+
+pytestmark = pytest.mark.slow
+
+EPHEMERAL = 64
+REPLY = 4  # CHANNEL_MESSAGE_WITH_SOURCE
+ANSWERED = "How many hours a day does the domestic cat sleep?"
+REFUSED = "Who won the 1998 football World Cup?"
+
+
+@pytest.fixture
+def tiny(tmp_path, write_corpus, embedder, llm):
+    corpus = write_corpus(TINY_DOCS)
+    settings = bot_settings(corpus, tmp_path / "index", max_answer_tokens=40, discord_admin_role="docs-admin")
+    return settings, build_test_engine(settings, embedder, llm)
+
+
+def callback(server, token):
+    return next((c for c in server.callbacks if c["token"] == token), None)
+
+
+def stored_votes(settings) -> list[tuple[str, str]]:
+    """(question, vote) of every vote in the bot's feedback database."""
+    db = sqlite3.connect(settings.resolved_feedback_db())
+    try:
+        return db.execute(
+            "SELECT a.question, v.vote FROM votes v JOIN answers a ON a.id = v.answer_id ORDER BY v.voted_at"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+async def ask(server, question: str, user_id: int = 1):
+    """Mention the bot with a question; the bot's finished replies."""
+    asked = await server.user_says(f"<@900> {question}", user_id=user_id)
+    return await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
+
+
+async def vote(server, posted, emoji: str, user_id: int) -> dict:
+    """Press a button under an answer; the bot's response to the press."""
+    token = await press(server, posted, emoji, user_id)
+    return await server.wait_until(lambda: callback(server, token), timeout=10)
+
+
+def test_every_final_answer_and_refusal_carries_buttons_and_a_press_is_stored_then_changed(tiny):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            answered = await ask(server, ANSWERED)
+            refused = await ask(server, REFUSED)
+            first = await vote(server, answered[-1], "👍", user_id=5)
+            after_first = stored_votes(settings)
+            changed = await vote(server, answered[-1], "👎", user_id=5)
+            other = await vote(server, refused[-1], "👎", user_id=6)
+            return server, answered, refused, first, after_first, changed, other
+
+    server, answered, refused, first, after_first, changed, other = asyncio.run(scenario())
+    assert "fifteen" in answered[-1].content.lower()
+    assert "couldn't find" in refused[-1].content
+    for replies in (answered, refused):
+        assert [b["emoji"]["name"] for b in buttons(replies[-1])] == ["👍", "👎"]
+        assert not replies[-1].payload.get("components")  # the "searching…" message had none: the final edit adds them
+    assert after_first == [(ANSWERED, "up")]
+    assert stored_votes(settings) == [(ANSWERED, "down"), (REFUSED, "down")]  # one vote per user per answer
+    for response in (first, changed, other):
+        assert response["type"] == REPLY and response["data"]["flags"] == EPHEMERAL
+        assert response["data"]["allowed_mentions"]["parse"] == []
+    assert "Thanks" in first["data"]["content"]
+    assert "Changed your vote to 👎" in changed["data"]["content"]
+    assert "/gaps" in other["data"]["content"]
+
+
+def test_buttons_sent_before_a_restart_still_record_votes(tiny):
+    settings, engine = tiny
+
+    async def scenario():
+        server = FakeDiscord()
+        await server.start()
+        try:
+            async with running_bot(settings, engine, server=server):
+                answered = await ask(server, ANSWERED)
+            async with running_bot(settings, engine, server=server):  # a new process: nothing kept in memory
+                response = await vote(server, answered[-1], "👎", user_id=5)
+        finally:
+            await server.stop()
+        return response
+
+    response = asyncio.run(scenario())
+    assert response["data"]["flags"] == EPHEMERAL and "Thanks" in response["data"]["content"]
+    assert stored_votes(settings) == [(ANSWERED, "down")]
+
+
+def test_a_file_that_is_not_a_database_means_feedback_not_recorded_and_answers_go_on(tiny, caplog):
+    settings, engine = tiny
+    settings.resolved_feedback_db().write_bytes(b"not a database\n" * 100)
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            answered = await ask(server, ANSWERED)
+            response = await vote(server, answered[-1], "👍", user_id=5)
+            again = await ask(server, "What does the snowy owl hunt?")
+            return answered, response, again
+
+    with caplog.at_level(logging.INFO):
+        answered, response, again = asyncio.run(scenario())
+    assert "fifteen" in answered[-1].content.lower() and buttons(answered[-1])
+    assert response["data"]["content"] == NOT_RECORDED_TEXT and response["data"]["flags"] == EPHEMERAL
+    assert "lemmings" in again[-1].content
+    failures = [r for r in caplog.records if "feedback not recorded" in r.getMessage()]
+    assert len(failures) == 3  # two answers and one vote, one line each
+    assert all("file is not a database" in r.getMessage() and r.exc_info is None for r in failures)
+
+
+def test_a_locked_database_means_feedback_not_recorded_until_the_lock_goes(tiny, caplog):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            answered = await ask(server, ANSWERED)
+            await vote(server, answered[-1], "👎", user_id=7)  # acknowledged: the answer is in the database
+            other = sqlite3.connect(settings.resolved_feedback_db(), isolation_level=None)
+            other.execute("BEGIN EXCLUSIVE")
+            locked = await vote(server, answered[-1], "👍", user_id=5)
+            other.execute("ROLLBACK")
+            other.close()
+            unlocked = await vote(server, answered[-1], "👍", user_id=5)
+            return locked, unlocked
+
+    with caplog.at_level(logging.INFO):
+        locked, unlocked = asyncio.run(scenario())
+    assert locked["data"]["content"] == NOT_RECORDED_TEXT
+    assert "Thanks" in unlocked["data"]["content"]
+    assert stored_votes(settings) == [(ANSWERED, "down"), (ANSWERED, "up")]
+    failures = [r.getMessage() for r in caplog.records if "feedback not recorded" in r.getMessage()]
+    assert len(failures) == 1 and "database is locked" in failures[0]
+
+
+def test_gaps_lists_refused_and_thumbs_down_questions_grouped_with_counts_for_admins(tiny):
+    settings, engine = tiny
+
+    async def scenario():
+        async with running_bot(settings, engine) as server:
+            for question in ("How much does a Tesla cost?", "What is the price of a Tesla?", REFUSED):
+                await ask(server, question)
+            await ask(server, "how much does a tesla cost")
+            answered = await ask(server, ANSWERED)
+            await vote(server, answered[-1], "👎", user_id=5)
+            refused = await server.slash("gaps", user_id=5)
+            refusal = await server.wait_until(lambda: callback(server, refused), timeout=10)
+            allowed = await server.slash("gaps", user_id=6, roles=[300])
+            shown = await server.wait_until(lambda: finished_followups(server, allowed), timeout=60)
+            return refusal, callback(server, allowed), shown
+
+    refusal, deferred, shown = asyncio.run(scenario())
+    assert "Manage Server" in refusal["data"]["content"] and refusal["data"]["flags"] == EPHEMERAL
+    assert deferred["data"]["flags"] == EPHEMERAL  # only the admin sees the list
+    text = shown[0].content
+    assert text != BUSY_TEXT and all(len(p.content) <= 2000 for p in shown)
+    lines = text.splitlines()
+    tesla = next(n for n, line in enumerate(lines) if "**1.**" in line)
+    assert "tesla cost" in lines[tesla].lower() and "asked 3× (3 refused)" in lines[tesla]
+    assert "also: “What is the price of a Tesla?”" in lines[tesla + 1]
+    assert any("World Cup" in line and "asked 1× (1 refused)" in line for line in lines)
+    assert any("domestic cat" in line and "asked 1× (1 👎)" in line for line in lines)
