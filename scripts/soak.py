@@ -138,7 +138,9 @@ def build_index(corpus: Path, index_dir: Path) -> None:
     subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
 
 
-async def soak(args: argparse.Namespace, index_dir: Path) -> tuple[Tally, Usage, Usage, float, int | None, float]:
+async def soak(
+    args: argparse.Namespace, index_dir: Path, feedback_db: Path
+) -> tuple[Tally, Usage, Usage, float, int | None, float]:
     rng = random.Random(args.seed)
     server = FakeDiscord()
     await server.start()
@@ -147,6 +149,7 @@ async def soak(args: argparse.Namespace, index_dir: Path) -> tuple[Tally, Usage,
         "DISCORD_API_BASE": server.api_base,
         "DOCBOT_CORPUS": str(args.corpus),
         "DOCBOT_INDEX_DIR": str(index_dir),
+        "DOCBOT_FEEDBACK_DB": str(feedback_db),  # the soak's answers stay out of the user's feedback
         "DOCBOT_DISCORD_COOLDOWN_SECONDS": "0",
         "DOCBOT_DISCORD_RETRY_SECONDS": "0.5",
         "DOCBOT_DISCORD_RETRY_MAX_SECONDS": "5",
@@ -210,7 +213,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="docbot-soak-") as scratch:
         index_dir = args.index_dir or Path(scratch) / "index"
         build_index(args.corpus, index_dir)
-        tally, start, end, elapsed, returncode, stop_seconds = asyncio.run(soak(args, index_dir))
+        tally, start, end, elapsed, returncode, stop_seconds = asyncio.run(
+            soak(args, index_dir, Path(scratch) / "feedback.sqlite3")
+        )
     o = tally.outcomes
     print(f"docbot discord soak: {args.questions} questions from {args.users} users, seed {args.seed}")
     print(f"  answered {o['answered']}  told-busy {o['told-busy']}  error {o['error']}  lost {o['lost']}")

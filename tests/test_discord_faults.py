@@ -252,6 +252,7 @@ def test_docbot_discord_never_prints_the_token_through_a_resume_and_a_429(tmp_pa
             "DISCORD_API_BASE": server.api_base,
             "DOCBOT_CORPUS": str(corpus),
             "DOCBOT_INDEX_DIR": str(tmp_path / "index"),
+            "DOCBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
             "DOCBOT_MAX_ANSWER_TOKENS": "24",
         }
         process = await start_docbot_discord(env)
