@@ -229,12 +229,9 @@ class DocbotClient(discord.Client):
             await reply.finish([heading + ERROR_TEXT])
             return None
         answer_id = new_answer_id()
-        # Recorded (on the feedback thread, in order) before anyone can see the buttons and press one.
-        recording = asyncio.ensure_future(self.feedback.record_answer(answer_record(answer_id, answer, kb, channel_id)))
-        try:
-            messages = await reply.finish(render_answer(answer, heading), vote_buttons(answer_id))
-        finally:
-            await recording
+        # Queued on the feedback thread before anyone can see the buttons, so it is written before any vote.
+        self.feedback.record_answer(answer_record(answer_id, answer, kb, channel_id))
+        messages = await reply.finish(render_answer(answer, heading), vote_buttons(answer_id))
         self.last_answers[channel_id] = answer
         self._remember(messages, ChainLink(Exchange(answer.question, answer.text), parent))
         took = answer.timings["retrieve_ms"] + answer.timings["generate_ms"]

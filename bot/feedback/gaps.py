@@ -16,10 +16,11 @@ import numpy as np
 
 from docbot.feedback.store import GapQuestion
 
-# Two wordings this similar (cosine, all-MiniLM-L6-v2) ask the same thing. On paraphrases such as
-# "How much does a Tesla cost?" / "What is the price of a Tesla?" the model gives 0.8-0.9; on two
-# different questions about one topic, 0.4-0.6.
-SAME_QUESTION_SIMILARITY = 0.7
+# Two wordings this similar (cosine, all-MiniLM-L6-v2, as normalized by _wording) ask the same thing.
+# Measured: paraphrases 0.78-0.91 ("how much does a tesla cost" / "what is the price of a tesla" 0.91);
+# different questions on one topic 0.49-0.68 ("... tesla cost" / "how fast is a tesla" 0.66). A loose
+# paraphrase ("what is the refund policy" / "how do i get my money back", 0.49) stays a group of its own.
+SAME_QUESTION_SIMILARITY = 0.75
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length vectors, one row each
 
@@ -61,7 +62,7 @@ def group_gaps(questions: Iterable[GapQuestion], embed: Embed) -> list[Gap]:
     wordings = [wording for wording, _ in counts.most_common()]
     if not wordings:
         return []
-    vectors = embed([by_wording[w][0].question for w in wordings])
+    vectors = embed(wordings)  # as normalized: a missing "?" alone moves a wording by up to 0.1
     leaders: list[int] = []  # index of each group's first (most asked) wording
     groups: list[Gap] = []
     for number, wording in enumerate(wordings):
@@ -69,10 +70,10 @@ def group_gaps(questions: Iterable[GapQuestion], embed: Embed) -> list[Gap]:
         best = int(np.argmax(similarities)) if similarities else -1
         if best < 0 or similarities[best] < SAME_QUESTION_SIMILARITY:
             leaders.append(number)
-            groups.append(Gap(by_wording[wording][0].question))
+            groups.append(Gap(_shown(by_wording[wording])))
             best = len(groups) - 1
         else:
-            groups[best].variants.append(by_wording[wording][0].question)
+            groups[best].variants.append(_shown(by_wording[wording]))
         for asked in by_wording[wording]:
             groups[best].asked += 1
             groups[best].refused += asked.refused
@@ -83,6 +84,11 @@ def group_gaps(questions: Iterable[GapQuestion], embed: Embed) -> list[Gap]:
 def write_eval_questions(gaps: Sequence[Gap]) -> str:
     """The gaps as a `docbot eval` questions file (JSON lines)."""
     return "".join(json.dumps(gap.to_eval_json(), ensure_ascii=False) + "\n" for gap in gaps)
+
+
+def _shown(asked: Sequence[GapQuestion]) -> str:
+    """How a wording is shown: as it was most often typed (the latest, on a tie)."""
+    return Counter(question.question for question in asked).most_common(1)[0][0]
 
 
 def _wording(question: str) -> str:

@@ -10,8 +10,8 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from docbot.feedback.store import AnswerRecord, FeedbackStore, FeedbackStoreError, GapQuestion, Vote, VoteResult
 
@@ -28,14 +28,10 @@ class FeedbackRecorder:
         self.store = store
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbot-feedback")
 
-    async def record_answer(self, record: AnswerRecord) -> bool:
-        """Keep a sent answer so votes on it find its question; False if the database failed."""
-
-        def record_it() -> bool:
-            self.store.record_answer(record)
-            return True
-
-        return bool(await self._run(NOT_RECORDED, record_it))
+    def record_answer(self, record: AnswerRecord) -> None:
+        """Queue a sent answer for the database now, ahead of any vote on it (a failure is logged)."""
+        written = self._thread.submit(self._logged, NOT_RECORDED, self.store.record_answer, record)
+        written.add_done_callback(_log_crash)
 
     async def vote(self, answer_id: str, voter_id: int, vote: Vote) -> VoteResult | None:
         """Store a user's vote on an answer (a second press replaces the first)."""
@@ -52,8 +48,19 @@ class FeedbackRecorder:
 
     async def _run(self, failure: str, call: Callable[..., T], *args: object) -> T | None:
         loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(self._logged, failure, call, *args))
+
+    @staticmethod
+    def _logged(failure: str, call: Callable[..., T], *args: object) -> T | None:
+        """`call(*args)` on the feedback thread; a database failure is one log line and None."""
         try:
-            return await loop.run_in_executor(self._thread, functools.partial(call, *args))
+            return call(*args)
         except FeedbackStoreError as exc:
             log.warning("%s: %s", failure, exc)
             return None
+
+
+def _log_crash(done: Future[Any]) -> None:
+    """A write no one awaits still reports a bug, with its traceback."""
+    if done.exception() is not None:
+        log.error("recording feedback failed", exc_info=done.exception())
