@@ -206,6 +206,10 @@ class FakeDiscord:
     def followups(self, token: str) -> list[Posted]:
         return [p for p in self.posted.values() if p.webhook_token == token]
 
+    def callback(self, token: str) -> dict[str, Any] | None:
+        """The bot's response to an interaction (the body it sent to its callback), once it came."""
+        return next((c for c in self.callbacks if c["token"] == token), None)
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway event; while the bot is disconnected it waits for a RESUME to replay it."""
         await self.identified.wait()

@@ -25,17 +25,13 @@ def tiny(tmp_path, write_corpus, embedder, llm):
     return settings, build_test_engine(settings, embedder, llm)
 
 
-def callback(server, token):
-    return next((c for c in server.callbacks if c["token"] == token), None)
-
-
 def test_ask_is_deferred_at_once_then_answered_by_a_follow_up(tiny):
     settings, engine = tiny
 
     async def scenario():
         async with running_bot(settings, engine) as server:
             token = await server.slash("ask", {"question": "How many hours a day does the domestic cat sleep?"})
-            deferred = await server.wait_until(lambda: callback(server, token), timeout=10)
+            deferred = await server.wait_until(lambda: server.callback(token), timeout=10)
             answer = await server.wait_until(lambda: finished_followups(server, token), timeout=90)
             return deferred, answer
 
@@ -54,7 +50,7 @@ def test_reindex_is_refused_to_members_and_makes_new_documents_answerable_for_ad
     async def scenario():
         async with running_bot(settings, engine) as server:
             refused = await server.slash("reindex", user_id=5)
-            refusal = await server.wait_until(lambda: callback(server, refused), timeout=10)
+            refusal = await server.wait_until(lambda: server.callback(refused), timeout=10)
             (settings.corpus / "ferry.md").write_text(NEW_DOC, encoding="utf-8")
             by_role = await server.slash("reindex", user_id=6, roles=[ADMIN_ROLE_ID])
             reindexed = await server.wait_until(lambda: server.followups(by_role), timeout=60)
@@ -78,13 +74,13 @@ def test_sources_and_help_answer_only_the_user_who_asked(tiny):
     async def scenario():
         async with running_bot(settings, engine) as server:
             empty = await server.slash("sources")
-            before = await server.wait_until(lambda: callback(server, empty), timeout=10)
+            before = await server.wait_until(lambda: server.callback(empty), timeout=10)
             asked = await server.slash("ask", {"question": "What does the snowy owl hunt?"})
             await server.wait_until(lambda: finished_followups(server, asked), timeout=90)
             after_token = await server.slash("sources")
-            after = await server.wait_until(lambda: callback(server, after_token), timeout=10)
+            after = await server.wait_until(lambda: server.callback(after_token), timeout=10)
             help_token = await server.slash("help")
-            shown = await server.wait_until(lambda: callback(server, help_token), timeout=10)
+            shown = await server.wait_until(lambda: server.callback(help_token), timeout=10)
             return before, after, shown
 
     before, after, shown = asyncio.run(scenario())

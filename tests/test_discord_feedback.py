@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from docbot.discord.render import BUSY_TEXT
+from docbot.discord.render import BUSY_TEXT, GAPS_UNREADABLE_TEXT
 from docbot.discord.votes import NOT_RECORDED_TEXT
 from tests.bot_harness import bot_settings, build_test_engine, finished_followups, finished_replies, running_bot
 from tests.conftest import TINY_DOCS
@@ -27,12 +27,8 @@ REFUSED = "Who won the 1998 football World Cup?"
 @pytest.fixture
 def tiny(tmp_path, write_corpus, embedder, llm):
     corpus = write_corpus(TINY_DOCS)
-    settings = bot_settings(corpus, tmp_path / "index", max_answer_tokens=40, discord_admin_role="docs-admin")
+    settings = bot_settings(corpus, tmp_path / "index", max_answer_tokens=40)
     return settings, build_test_engine(settings, embedder, llm)
-
-
-def callback(server, token):
-    return next((c for c in server.callbacks if c["token"] == token), None)
 
 
 def stored_votes(settings) -> list[tuple[str, str]]:
@@ -55,7 +51,7 @@ async def ask(server, question: str, user_id: int = 1):
 async def vote(server, posted, emoji: str, user_id: int) -> dict:
     """Press a button under an answer; the bot's response to the press."""
     token = await press(server, posted, emoji, user_id)
-    return await server.wait_until(lambda: callback(server, token), timeout=10)
+    return await server.wait_until(lambda: server.callback(token), timeout=10)
 
 
 def test_every_final_answer_and_refusal_carries_buttons_and_a_press_is_stored_then_changed(tiny):
@@ -69,16 +65,20 @@ def test_every_final_answer_and_refusal_carries_buttons_and_a_press_is_stored_th
             after_first = stored_votes(settings)
             changed = await vote(server, answered[-1], "👎", user_id=5)
             other = await vote(server, refused[-1], "👎", user_id=6)
-            return server, answered, refused, first, after_first, changed, other
+            slash = await server.slash("ask", {"question": ANSWERED})
+            by_slash = await server.wait_until(lambda: finished_followups(server, slash), timeout=90)
+            await vote(server, by_slash[-1], "👍", user_id=6)
+            return server, answered, refused, by_slash, first, after_first, changed, other
 
-    server, answered, refused, first, after_first, changed, other = asyncio.run(scenario())
+    server, answered, refused, by_slash, first, after_first, changed, other = asyncio.run(scenario())
     assert "fifteen" in answered[-1].content.lower()
     assert "couldn't find" in refused[-1].content
-    for replies in (answered, refused):
+    for replies in (answered, refused, by_slash):
         assert [b["emoji"]["name"] for b in buttons(replies[-1])] == ["👍", "👎"]
         assert not replies[-1].payload.get("components")  # the "searching…" message had none: the final edit adds them
     assert after_first == [(ANSWERED, "up")]
-    assert stored_votes(settings) == [(ANSWERED, "down"), (REFUSED, "down")]  # one vote per user per answer
+    # One vote per user per answer.
+    assert stored_votes(settings) == [(ANSWERED, "down"), (REFUSED, "down"), (ANSWERED, "up")]
     for response in (first, changed, other):
         assert response["type"] == REPLY and response["data"]["flags"] == EPHEMERAL
         assert response["data"]["allowed_mentions"]["parse"] == []
@@ -116,13 +116,16 @@ def test_a_file_that_is_not_a_database_means_feedback_not_recorded_and_answers_g
             answered = await ask(server, ANSWERED)
             response = await vote(server, answered[-1], "👍", user_id=5)
             again = await ask(server, "What does the snowy owl hunt?")
-            return answered, response, again
+            asked_gaps = await server.slash("gaps", user_id=6, admin=True)
+            gaps = await server.wait_until(lambda: server.followups(asked_gaps), timeout=30)
+            return answered, response, again, gaps
 
     with caplog.at_level(logging.INFO):
-        answered, response, again = asyncio.run(scenario())
+        answered, response, again, gaps = asyncio.run(scenario())
     assert "fifteen" in answered[-1].content.lower() and buttons(answered[-1])
     assert response["data"]["content"] == NOT_RECORDED_TEXT and response["data"]["flags"] == EPHEMERAL
     assert "lemmings" in again[-1].content
+    assert [p.content for p in gaps] == [GAPS_UNREADABLE_TEXT]
     failures = [r for r in caplog.records if "feedback not recorded" in r.getMessage()]
     assert len(failures) == 3  # two answers and one vote, one line each
     assert all("file is not a database" in r.getMessage() and r.exc_info is None for r in failures)
@@ -163,10 +166,10 @@ def test_gaps_lists_refused_and_thumbs_down_questions_grouped_with_counts_for_ad
             answered = await ask(server, ANSWERED)
             await vote(server, answered[-1], "👎", user_id=5)
             refused = await server.slash("gaps", user_id=5)
-            refusal = await server.wait_until(lambda: callback(server, refused), timeout=10)
-            allowed = await server.slash("gaps", user_id=6, roles=[300])
+            refusal = await server.wait_until(lambda: server.callback(refused), timeout=10)
+            allowed = await server.slash("gaps", user_id=6, admin=True)
             shown = await server.wait_until(lambda: finished_followups(server, allowed), timeout=60)
-            return refusal, callback(server, allowed), shown
+            return refusal, server.callback(allowed), shown
 
     refusal, deferred, shown = asyncio.run(scenario())
     assert "Manage Server" in refusal["data"]["content"] and refusal["data"]["flags"] == EPHEMERAL

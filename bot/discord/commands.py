@@ -115,6 +115,8 @@ def add_commands(client: CommandHost) -> None:
             found = await client.gaps(kb)
         except QueueFullError:
             pieces = [BUSY_TEXT]
+        except DocbotError as exc:  # the models still loading
+            pieces = [f"⚠️ {exc}"]
         else:
             pieces = [GAPS_UNREADABLE_TEXT] if found is None else render_gaps(found, kb, client.settings.gaps_days)
         for piece in pieces:

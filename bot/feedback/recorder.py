@@ -27,9 +27,13 @@ class FeedbackRecorder:
     def __init__(self, store: FeedbackStore) -> None:
         self.store = store
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbot-feedback")
+        self._closed = False
 
     def record_answer(self, record: AnswerRecord) -> None:
         """Queue a sent answer for the database now, ahead of any vote on it (a failure is logged)."""
+        if self._closed:
+            log.warning("%s: the bot is stopping", NOT_RECORDED)
+            return
         written = self._thread.submit(self._logged, NOT_RECORDED, self.store.record_answer, record)
         written.add_done_callback(_log_crash)
 
@@ -42,11 +46,17 @@ class FeedbackRecorder:
         return await self._run("feedback not read", self.store.gap_questions, kb, since)
 
     async def close(self) -> None:
-        """Finish the writes already asked for, then close the database."""
+        """Finish the writes already asked for, then close the database; later calls are not recorded."""
+        if self._closed:
+            return
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._thread, self.store.close)
         self._thread.shutdown()
 
     async def _run(self, failure: str, call: Callable[..., T], *args: object) -> T | None:
+        if self._closed:
+            log.warning("%s: the bot is stopping", failure)
+            return None
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, functools.partial(self._logged, failure, call, *args))
 
