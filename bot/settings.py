@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from docbot.errors import ConfigError
+from docbot.knowledge_base_config import (
+    DEFAULT_KNOWLEDGE_BASE,
+    KnowledgeBaseConfig,
+    UnknownKnowledgeBaseError,
+    read_knowledge_bases,
+)
 
 CONFIG_ENV = "DOCBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "docbot.toml"
@@ -65,6 +71,8 @@ class Settings:
     discord_api_base: str = ""  # another Discord-compatible REST API, e.g. http://127.0.0.1:8080/api/v10
     discord_retry_seconds: float = 1.0  # first wait before reaching Discord again; doubles on each failure
     discord_retry_max_seconds: float = 60.0  # the longest wait between two tries
+    # Named corpora besides the default one (`[kb.NAME]` tables; see knowledge_base_config.py)
+    knowledge_bases: tuple[KnowledgeBaseConfig, ...] = ()
 
     def resolved_index_dir(self) -> Path:
         """The index folder: configured, or one per corpus under the user cache dir."""
@@ -87,6 +95,20 @@ class Settings:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         return self.threads or max(1, usable)
 
+    def knowledge_base_names(self) -> list[str]:
+        """Every knowledge base: "default" (the top-level corpus), then the `[kb.NAME]` ones in config order."""
+        return [DEFAULT_KNOWLEDGE_BASE, *(base.name for base in self.knowledge_bases)]
+
+    def for_knowledge_base(self, name: str) -> Settings:
+        """These settings with the corpus and index folder of knowledge base `name`."""
+        if name == DEFAULT_KNOWLEDGE_BASE:
+            return self
+        for base in self.knowledge_bases:
+            if base.name == name:
+                return self.replace(corpus=base.corpus, index_dir=base.index_dir)
+        known = ", ".join(self.knowledge_base_names())
+        raise UnknownKnowledgeBaseError(f"unknown knowledge base {name!r}: the known ones are {known}")
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -94,12 +116,13 @@ class Settings:
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build Settings from the config file, the environment and explicit overrides."""
     values: dict[str, tuple[Any, str]] = {}
-    config_path, from_file = _read_config_file(config_file)
+    config_path, from_file, knowledge_bases = _read_config_file(config_file)
     values.update({k: (v, str(config_path)) for k, v in from_file.items()})
     values.update({k: (v, ENV_PREFIX + k.upper()) for k, v in _read_environment().items()})
     flags = {k: (v, "--" + k.replace("_", "-")) for k, v in overrides.items() if v is not None}
     values.update(flags)
-    return Settings(**{k: _check_range(k, _coerce(k, v, src), src) for k, (v, src) in values.items()})
+    checked = {k: _check_range(k, _coerce(k, v, src), src) for k, (v, src) in values.items()}
+    return Settings(**checked, knowledge_bases=knowledge_bases)
 
 
 # The allowed range of each numeric setting (inclusive; None = unbounded). A new int or float
@@ -132,15 +155,16 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
 
 
 _TYPES = get_type_hints(Settings)
-_NAMES = {f.name for f in fields(Settings)}
+_NAMES = {f.name for f in fields(Settings)} - {"knowledge_bases"}  # tables, from the config file only
 
 
-def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, Any]]:
+def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, Any], tuple[KnowledgeBaseConfig, ...]]:
+    """The config file's path, its flat settings and its knowledge bases."""
     path = config_file or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     if path is None:
         path = Path(DEFAULT_CONFIG_FILE)
         if not path.is_file():
-            return None, {}
+            return None, {}, ()
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -154,7 +178,7 @@ def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, 
     unknown = sorted(set(flat) - _NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-    return path, flat
+    return path, flat, read_knowledge_bases(data.get("kb", {}), str(path))
 
 
 def _read_environment() -> dict[str, Any]:

@@ -19,7 +19,7 @@ from discord import app_commands
 
 from docbot.discord.answer_queue import AnswerQueue, QueueFullError
 from docbot.discord.commands import add_commands
-from docbot.discord.gate import Gate, question_in
+from docbot.discord.gate import Gate, places_of, question_in
 from docbot.discord.log_redaction import redact_logs
 from docbot.discord.patches import patch_discord_py
 from docbot.discord.reconnect import UNREACHABLE, Backoff, describe, retry_while_unreachable
@@ -29,6 +29,8 @@ from docbot.engine.answer import Answer, Engine
 from docbot.engine.prompt import Exchange
 from docbot.errors import DocbotError, ModelServerError
 from docbot.index.builder import BuildReport
+from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE, knowledge_base_for
+from docbot.knowledge_bases import KnowledgeBases
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -55,15 +57,22 @@ class ChainLink:
 
 
 class DocbotClient(discord.Client):
-    """The bot: gates events by channel, user and queue, then streams cited answers."""
+    """The bot: gates events by channel, user and queue, then streams cited answers from the channel's
+    knowledge base."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, knowledge_bases: KnowledgeBases | None = None
+    ) -> None:
+        """Give the knowledge bases already loaded, or one engine (the default knowledge base alone), or
+        neither: `serve` then loads every configured knowledge base."""
         intents = discord.Intents.default()
         intents.message_content = True  # to read the question in a mention
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.settings = settings
-        self.engine = engine
-        self._owns_engine = False  # an engine given by the caller is theirs to close
+        if knowledge_bases is None and engine is not None:
+            knowledge_bases = KnowledgeBases.of_engine(settings, engine)
+        self.knowledge_bases = knowledge_bases
+        self._owns_models = False  # models given by the caller are theirs to close
         self.queue = AnswerQueue(settings.discord_queue_size)
         self.gate = Gate(settings)
         self.tree = app_commands.CommandTree(self)
@@ -75,14 +84,11 @@ class DocbotClient(discord.Client):
         """Log in (waiting for Discord to be reachable), load the models unless given, then answer until closed."""
         redact_logs(token)
         await retry_while_unreachable(lambda: self._log_in(token), self._backoff())
-        if self.engine is None:
-            from docbot.components import build_engine
-
-            log.info("loading the index and the models")
-            engine = await asyncio.to_thread(build_engine, self.settings)
-            # The embedder and BM25 load on first use: do it now, not in the first user's wait.
-            await asyncio.to_thread(engine.search, "warm up")
-            self.engine, self._owns_engine = engine, True
+        if self.knowledge_bases is None:
+            names = self.settings.knowledge_base_names()
+            log.info("loading the models and %s", "the index" if len(names) == 1 else f"{len(names)} knowledge bases")
+            self.knowledge_bases = await asyncio.to_thread(KnowledgeBases.load, self.settings)
+            self._owns_models = True
         try:
             await self.connect()
         except discord.PrivilegedIntentsRequired:
@@ -119,8 +125,8 @@ class DocbotClient(discord.Client):
 
     async def close(self) -> None:
         await self.queue.close()
-        if self._owns_engine and self.engine:
-            self.engine.close()
+        if self._owns_models and self.knowledge_bases:
+            self.knowledge_bases.close()
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -152,18 +158,32 @@ class DocbotClient(discord.Client):
             log.warning("could not start a thread; answering in the channel", exc_info=True)
             send = self._plain_reply(message)
         async with message.channel.typing():
-            await self.answer(send, question, message.channel.id, parent)
+            knowledge_base = self.knowledge_base_for(message.channel)
+            await self.answer(send, question, message.channel.id, parent, knowledge_base=knowledge_base)
+
+    def knowledge_base_for(self, channel: object) -> str:
+        """The name of the knowledge base that answers in `channel` (a thread: its parent's); "default" when
+        neither the channel nor its server is mapped to one."""
+        channel_ids, guild_id = places_of(channel)
+        return knowledge_base_for(self.settings.knowledge_bases, channel_ids, guild_id)
 
     async def answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+        self,
+        send: Send,
+        question: str,
+        channel_id: int,
+        parent: int | None = None,
+        heading: str = "",
+        knowledge_base: str = DEFAULT_KNOWLEDGE_BASE,
     ) -> Answer | None:
-        """Stream the answer to `question` into messages made by `send`; every failure gets a short reply.
+        """Stream the answer to `question` from `knowledge_base` into messages made by `send`; every failure
+        gets a short reply.
 
         If Discord refuses the reply itself (no permission in the channel, an outage), that is logged once
         and the bot goes on to the next question.
         """
         try:
-            return await self._stream_answer(send, question, channel_id, parent, heading)
+            return await self._stream_answer(send, question, channel_id, parent, heading, knowledge_base)
         except discord.HTTPException as exc:
             log_refused_reply(exc, channel_id, question)
         except UNREACHABLE as exc:  # for longer than stream.DELIVERY_GIVE_UP_SECONDS
@@ -171,14 +191,19 @@ class DocbotClient(discord.Client):
         return None
 
     async def _stream_answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str
+        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str, knowledge_base: str
     ) -> Answer | None:
         reply = StreamingReply(send, self.settings.discord_edit_seconds, self._backoff, heading)
         loop = asyncio.get_running_loop()
         history = self._history(parent)
+        try:
+            self._engine(knowledge_base)  # a disabled knowledge base is told at once, without waiting in line
+        except DocbotError as exc:
+            await reply.finish([f"{heading}⚠️ {exc}"])
+            return None
 
         def work() -> Answer:
-            engine = self._engine()
+            engine = self._engine(knowledge_base)
             return engine.answer(
                 question, on_token=lambda piece: loop.call_soon_threadsafe(reply.add_text, piece), history=history
             )
@@ -213,23 +238,19 @@ class DocbotClient(discord.Client):
         log.info("answered in %.0f ms: %r", took, question[:80])
         return answer
 
-    async def reindex(self) -> BuildReport:
-        """Rebuild the index on the model's worker thread, then answer from it: no restart, no race."""
-        from docbot.components import index_corpus, open_retriever
+    async def reindex(self, knowledge_base: str = DEFAULT_KNOWLEDGE_BASE) -> BuildReport:
+        """Rebuild one knowledge base's index on the model's worker thread, then answer from it: no restart,
+        no race, the other knowledge bases untouched."""
+        knowledge_bases = self._knowledge_bases()
+        return await self.queue.run(lambda: knowledge_bases.reindex(knowledge_base))
 
-        engine = self._engine()
-
-        def work() -> BuildReport:
-            report = index_corpus(self.settings, engine.retriever.embedder)
-            engine.retriever = open_retriever(self.settings, engine.retriever.embedder)
-            return report
-
-        return await self.queue.run(work)
-
-    def _engine(self) -> Engine:
-        if self.engine is None:
+    def _knowledge_bases(self) -> KnowledgeBases:
+        if self.knowledge_bases is None:
             raise DocbotError("the models are still loading: try again in a moment")
-        return self.engine
+        return self.knowledge_bases
+
+    def _engine(self, knowledge_base: str) -> Engine:
+        return self._knowledge_bases().engine(knowledge_base)
 
     def _replied_answer(self, message: discord.Message) -> int | None:
         """The id of the bot's answer this message replies to, if it does."""

@@ -37,11 +37,19 @@ class CommandHost(Protocol):
     tree: app_commands.CommandTree[Any]
     last_answers: dict[int, Answer]
 
+    def knowledge_base_for(self, channel: object) -> str: ...
+
     async def answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
+        self,
+        send: Send,
+        question: str,
+        channel_id: int,
+        parent: int | None = None,
+        heading: str = "",
+        knowledge_base: str = ...,
     ) -> Answer | None: ...
 
-    async def reindex(self) -> BuildReport: ...
+    async def reindex(self, knowledge_base: str = ...) -> BuildReport: ...
 
 
 def add_commands(client: CommandHost) -> None:
@@ -64,7 +72,9 @@ def add_commands(client: CommandHost) -> None:
         async def send(text: str) -> discord.WebhookMessage:
             return await interaction.followup.send(text, wait=True, allowed_mentions=NO_PINGS)
 
-        await client.answer(send, question, interaction.channel_id or 0, heading=render_question(question))
+        knowledge_base = client.knowledge_base_for(interaction.channel)
+        heading = render_question(question)
+        await client.answer(send, question, interaction.channel_id or 0, heading=heading, knowledge_base=knowledge_base)
 
     @tree.command(name="sources", description="Show the passages behind the last answer in this channel")
     async def sources(interaction: discord.Interaction) -> None:
@@ -81,15 +91,17 @@ def add_commands(client: CommandHost) -> None:
             await _tell(interaction, NOT_ADMIN_TEXT.format(role=role))
             return
         await interaction.response.defer(thinking=True)
+        knowledge_base = client.knowledge_base_for(interaction.channel)
         try:
-            report = await client.reindex()
+            report = await client.reindex(knowledge_base)
         except QueueFullError:
             text = BUSY_TEXT
         except DocbotError as exc:
             text = f"⚠️ Re-indexing failed: {exc}"
         else:
-            text = render_reindexed(report.summary())
-            log.info("re-indexed by %s: %s", interaction.user.id, report.summary())
+            named = knowledge_base if len(client.settings.knowledge_base_names()) > 1 else ""
+            text = render_reindexed(report, named)
+            log.info("knowledge base %s re-indexed by %s: %s", knowledge_base, interaction.user.id, report.summary())
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
     @tree.command(name="help", description="How to ask docbot about the documents")

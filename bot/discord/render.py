@@ -10,12 +10,15 @@ from discord.utils import escape_markdown
 
 from docbot.engine.answer import Answer
 from docbot.engine.answer_text import CITATION
+from docbot.index.builder import BuildReport
 from docbot.index.search import Passage
 
 MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
 STREAM_CURSOR = " ▌"
 SNIPPET_CHARS = 280  # passage text shown per source by /sources
 QUOTE_CHARS = 300  # question text quoted above a /ask answer
+CHANGES_LISTED = 10  # documents named per kind of change after /reindex
+CHANGES_CHARS = 450  # and at most this much of their names, so the reply stays one message
 # Break points, best first: paragraph, line, sentence end, any space. None may sit right before a
 # citation, so "[n]" always stays in the message of the sentence it supports.
 _BREAKS = (r"\n\n", r"\n", r"(?<=[.!?])[ \t]+", r"\s+")
@@ -113,5 +116,14 @@ def render_sources(passages: Sequence[Passage]) -> list[str]:
     return split_message("\n\n".join(blocks))
 
 
-def render_reindexed(summary: str) -> str:
-    return f"📚 Documents re-indexed: {summary}. New questions use the new index."
+def render_reindexed(report: BuildReport, knowledge_base: str = "") -> str:
+    """/reindex's reply: the build's summary, then the documents added, changed and removed, by name."""
+    of = f" of `{knowledge_base}`" if knowledge_base else ""
+    lines = [f"📚 Documents{of} re-indexed: {report.summary()}. New questions use the new index."]
+    for change, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        if names:
+            listed = ", ".join(names[:CHANGES_LISTED]) + (
+                f" and {len(names) - CHANGES_LISTED} more" if len(names) > CHANGES_LISTED else ""
+            )
+            lines.append(f"-# {change}: {escape_markdown(textwrap.shorten(listed, CHANGES_CHARS, placeholder=' …'))}")
+    return "\n".join(lines)

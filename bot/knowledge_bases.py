@@ -1,0 +1,118 @@
+"""Every knowledge base one process serves, reachable by name: each its own corpus, index and engine, all
+sharing one embedder and one language model (loaded once, however many knowledge bases there are).
+
+A knowledge base whose index cannot be loaded is disabled, with one log line, and the others go on; a
+re-index that succeeds brings it back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from docbot.components import build_engine, index_corpus, load_llm, make_embedder, open_retriever
+from docbot.engine.answer import Engine
+from docbot.engine.llm import LanguageModel
+from docbot.errors import DocbotError
+from docbot.index.builder import BuildReport
+from docbot.index.embedder import Embedder
+from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE, UnknownKnowledgeBaseError
+from docbot.settings import Settings
+
+log = logging.getLogger("docbot.knowledge_bases")
+
+UNAVAILABLE_TEXT = "the documents for this channel cannot be searched right now (the bot's log says why)"
+
+
+class KnowledgeBaseUnavailableError(DocbotError):
+    """The knowledge base's index could not be loaded; its message is fit to show to users."""
+
+
+@dataclass
+class KnowledgeBase:
+    """One named corpus with its index: `settings` carry its corpus and index folder."""
+
+    name: str
+    settings: Settings
+    engine: Engine | None = None  # None: the index could not be loaded (`problem` says why)
+    problem: str = ""
+
+    @property
+    def corpus(self) -> Path:
+        return self.settings.corpus
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.resolved_index_dir()
+
+
+class KnowledgeBases:
+    """The knowledge bases by name, over one embedder and one language model."""
+
+    def __init__(self, bases: list[KnowledgeBase], embedder: Embedder, llm: LanguageModel) -> None:
+        self._bases = {base.name: base for base in bases}
+        self.embedder = embedder
+        self.llm = llm
+
+    @classmethod
+    def load(cls, settings: Settings) -> KnowledgeBases:
+        """Load the models once, then every knowledge base's index; a broken one is logged and disabled.
+
+        If none loads, the first one's error is raised: the bot would have nothing to answer from.
+        """
+        embedder, llm = make_embedder(settings), load_llm(settings)
+        bases = [KnowledgeBase(name, settings.for_knowledge_base(name)) for name in settings.knowledge_base_names()]
+        first_error: DocbotError | None = None
+        for base in bases:
+            try:
+                base.engine = build_engine(base.settings, open_retriever(base.settings, embedder), llm)
+                base.engine.search("warm up")  # BM25 and the embedder load now, not in the first user's wait
+            except DocbotError as exc:
+                first_error = first_error or exc
+                base.problem = str(exc)
+                log.error("knowledge base %s is disabled, its channels are told so: %s", base.name, exc)
+        if all(base.engine is None for base in bases) and first_error is not None:
+            llm.close()
+            raise first_error
+        return cls(bases, embedder, llm)
+
+    @classmethod
+    def of_engine(cls, settings: Settings, engine: Engine) -> KnowledgeBases:
+        """The default knowledge base alone, answered by an engine already loaded."""
+        default = KnowledgeBase(DEFAULT_KNOWLEDGE_BASE, settings, engine)
+        return cls([default], engine.retriever.embedder, engine.llm)
+
+    def names(self) -> list[str]:
+        return list(self._bases)
+
+    def get(self, name: str) -> KnowledgeBase:
+        """The knowledge base called `name` (UnknownKnowledgeBaseError if there is none)."""
+        if name not in self._bases:
+            known = ", ".join(self._bases)
+            raise UnknownKnowledgeBaseError(f"unknown knowledge base {name!r}: the known ones are {known}")
+        return self._bases[name]
+
+    def engine(self, name: str) -> Engine:
+        """The engine answering from `name` (KnowledgeBaseUnavailableError while its index is broken)."""
+        engine = self.get(name).engine
+        if engine is None:
+            raise KnowledgeBaseUnavailableError(UNAVAILABLE_TEXT)
+        return engine
+
+    def reindex(self, name: str) -> BuildReport:
+        """Rebuild one knowledge base's index and answer from it from now on (blocking: run it off the event
+        loop, where nothing else uses the models). A disabled knowledge base comes back when this succeeds."""
+        base = self.get(name)
+        report = index_corpus(base.settings, self.embedder)
+        retriever = open_retriever(base.settings, self.embedder)
+        if base.engine is None:
+            base.engine, base.problem = build_engine(base.settings, retriever, self.llm), ""
+            log.info("knowledge base %s is answering again", name)
+        else:
+            base.engine.retriever = retriever
+        return report
+
+    def close(self) -> None:
+        """Release the language model they share."""
+        self.llm.close()
