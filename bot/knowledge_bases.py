@@ -17,6 +17,7 @@ from docbot.engine.llm import LanguageModel
 from docbot.errors import DocbotError
 from docbot.index.builder import BuildReport
 from docbot.index.embedder import Embedder
+from docbot.index.search import Retriever
 from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE, UnknownKnowledgeBaseError
 from docbot.settings import Settings
 
@@ -56,25 +57,34 @@ class KnowledgeBases:
         self.llm = llm
 
     @classmethod
-    def load(cls, settings: Settings) -> KnowledgeBases:
-        """Load the models once, then every knowledge base's index; a broken one is logged and disabled.
+    def load(
+        cls, settings: Settings, embedder: Embedder | None = None, llm: LanguageModel | None = None
+    ) -> KnowledgeBases:
+        """Every knowledge base's index, then one embedder and one language model for all (loaded here unless
+        given); a broken index is logged and its knowledge base disabled.
 
-        If none loads, the first one's error is raised: the bot would have nothing to answer from.
+        If no index loads, the first one's error is raised: the bot would have nothing to answer from.
         """
-        embedder, llm = make_embedder(settings), load_llm(settings)
+        embedder = embedder or make_embedder(settings)
         bases = [KnowledgeBase(name, settings.for_knowledge_base(name)) for name in settings.knowledge_base_names()]
-        first_error: DocbotError | None = None
+        retrievers: dict[str, Retriever] = {}
+        failures: list[tuple[KnowledgeBase, DocbotError]] = []
         for base in bases:
             try:
-                base.engine = build_engine(base.settings, open_retriever(base.settings, embedder), llm)
-                base.engine.search("warm up")  # BM25 and the embedder load now, not in the first user's wait
+                retriever = open_retriever(base.settings, embedder)
+                retriever.search("warm up", 1)  # BM25 and the embedder load now, not in the first user's wait
+                retrievers[base.name] = retriever
             except DocbotError as exc:
-                first_error = first_error or exc
-                base.problem = str(exc)
-                log.error("knowledge base %s is disabled, its channels are told so: %s", base.name, exc)
-        if all(base.engine is None for base in bases) and first_error is not None:
-            llm.close()
-            raise first_error
+                failures.append((base, exc))
+        if not retrievers:
+            raise failures[0][1]
+        for base, error in failures:
+            base.problem = str(error)
+            log.error("knowledge base %s is disabled, its channels are told so: %s", base.name, error)
+        llm = llm or load_llm(settings)
+        for base in bases:
+            if base.name in retrievers:
+                base.engine = build_engine(base.settings, retrievers[base.name], llm)
         return cls(bases, embedder, llm)
 
     @classmethod

@@ -96,6 +96,7 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
         self.typing: list[int] = []  # channel ids
         self.threads: list[dict[str, Any]] = []  # threads the bot started
+        self.user_threads: dict[int, int] = {}  # thread id -> parent channel id, of threads users opened
         self.heartbeats: list[float] = []  # when each heartbeat was received (and acknowledged)
         self.identified = asyncio.Event()
         self._ids = itertools.count(10_000)
@@ -164,10 +165,23 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", data)
         return message_id
 
+    async def open_thread(self, parent_id: int = CHANNEL_ID, name: str = "a thread") -> int:
+        """A user opens a thread in a channel (the bot hears THREAD_CREATE); returns the thread's id."""
+        thread_id = next(self._ids)
+        self.user_threads[thread_id] = parent_id
+        await self.dispatch("THREAD_CREATE", {**_thread(thread_id, parent_id, name, owner_id=1), "newly_created": True})
+        return thread_id
+
     async def slash(
-        self, name: str, options: dict[str, str] | None = None, user_id: int = 1, admin: bool = False, roles=()
+        self,
+        name: str,
+        options: dict[str, str] | None = None,
+        user_id: int = 1,
+        admin: bool = False,
+        roles=(),
+        channel_id: int = CHANNEL_ID,
     ) -> str:
-        """A user runs a slash command; returns the interaction token."""
+        """A user runs a slash command in a channel or thread; returns the interaction token."""
         interaction_id = next(self._ids)
         token = f"interaction-token-{interaction_id}"
         command: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1}
@@ -181,8 +195,8 @@ class FakeDiscord:
             "token": token,
             "version": 1,
             "guild_id": str(GUILD_ID),
-            "channel_id": str(CHANNEL_ID),
-            "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
+            "channel_id": str(channel_id),
+            "channel": self._channel_payload(channel_id),
             "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
             "data": command,
             "app_permissions": "0",
@@ -195,6 +209,12 @@ class FakeDiscord:
         }
         await self.dispatch("INTERACTION_CREATE", data)
         return token
+
+    def _channel_payload(self, channel_id: int) -> dict[str, Any]:
+        """The channel object of an interaction: a text channel, or a thread users opened."""
+        if channel_id in self.user_threads:
+            return _thread(channel_id, self.user_threads[channel_id], "a thread", owner_id=1)
+        return {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": f"channel-{channel_id}"}
 
     async def wait_until(self, check: Callable[[], Any], timeout: float = 60) -> Any:
         """Wait until `check()` returns something truthy (re-checked on every bot request)."""
@@ -363,10 +383,7 @@ class FakeDiscord:
 
     async def _create_thread(self, request: web.Request) -> web.Response:
         payload = await request.json()
-        thread = {"id": str(next(self._ids)), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID)}
-        metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
-        thread.update(name=payload["name"], owner_id=str(BOT_ID), thread_metadata=metadata)
-        thread.update(message_count=0, member_count=1)
+        thread = _thread(next(self._ids), CHANNEL_ID, payload["name"], owner_id=BOT_ID)
         await self._record(lambda: self.threads.append(thread))
         return _json(thread, status=201)
 
@@ -496,6 +513,21 @@ def _guild() -> dict[str, Any]:
         "stickers": [],
         "threads": [],
         "joined_at": TIMESTAMP,
+    }
+
+
+def _thread(thread_id: int, parent_id: int, name: str, owner_id: int) -> dict[str, Any]:
+    metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
+    return {
+        "id": str(thread_id),
+        "type": 11,
+        "guild_id": str(GUILD_ID),
+        "parent_id": str(parent_id),
+        "name": name,
+        "owner_id": str(owner_id),
+        "thread_metadata": metadata,
+        "message_count": 0,
+        "member_count": 1,
     }
 
 
