@@ -174,7 +174,7 @@ def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, 
     # Accept both flat keys and a [docbot] table; [discord] keys get the discord_ prefix.
     flat = dict(data.get("docbot", {}))
     flat.update({f"discord_{k}": v for k, v in data.get("discord", {}).items()})
-    flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    flat.update({k: v for k, v in data.items() if not isinstance(v, dict) and k != "kb"})
     unknown = sorted(set(flat) - _NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
