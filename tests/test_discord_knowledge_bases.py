@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import signal
 
 import pytest
 
@@ -12,8 +12,15 @@ from docbot.components import index_corpus
 from docbot.knowledge_base_config import KnowledgeBaseConfig
 from docbot.knowledge_bases import KnowledgeBases
 from docbot.settings import Settings
-from tests.bot_harness import bot_settings, finished_followups, finished_replies, running_bot
-from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID
+from tests.bot_harness import (
+    LogLines,
+    bot_settings,
+    finished_followups,
+    finished_replies,
+    running_bot,
+    start_docbot_discord,
+)
+from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID, TOKEN, FakeDiscord
 
 pytestmark = pytest.mark.slow
 
@@ -108,24 +115,44 @@ def test_reindex_rebuilds_only_the_channels_knowledge_base_and_names_what_change
     assert "dogs.md" not in bases.get("animals").engine.retriever.index.manifest.files  # nor re-read
 
 
-def test_a_broken_index_silences_only_its_channels(indexed, embedder, llm, caplog):
+def test_a_broken_index_silences_only_its_channels(indexed, tmp_path):
     ferries_index = indexed.for_knowledge_base("ferries").resolved_index_dir()
     live = ferries_index / (ferries_index / "CURRENT").read_text().strip()
     (live / "vectors.faiss").write_bytes(b"not a faiss index")
-    with caplog.at_level(logging.ERROR, logger="docbot"):
-        bases = KnowledgeBases.load(indexed, embedder, llm)
+    config = tmp_path / "docbot.toml"
+    config.write_text(
+        f'corpus = "{indexed.corpus}"\nindex_dir = "{indexed.index_dir}"\n'
+        + "".join(
+            f'[kb.{kb.name}]\ncorpus = "{kb.corpus}"\nindex_dir = "{kb.index_dir}"\nchannels = [{kb.channels[0]}]\n'
+            for kb in indexed.knowledge_bases
+        ),
+        encoding="utf-8",
+    )
 
     async def scenario():
-        async with running_bot(indexed, None, knowledge_bases=bases) as server:
+        server = FakeDiscord()
+        await server.start()
+        env = {"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": server.api_base, "DOCBOT_CONFIG": str(config)}
+        bot = await start_docbot_discord({**env, "DOCBOT_DISCORD_COOLDOWN_SECONDS": "0", "DOCBOT_THREADS": "2"})
+        log = LogLines(bot.stderr)  # type: ignore[arg-type]
+        try:
+            await log.wait_for("connected as", timeout=180)
             broken = await server.user_says(f"<@900> {FERRY_QUESTION}", channel_id=OTHER_CHANNEL_ID)
             working = await server.user_says(f"<@900> {CAT_QUESTION}", channel_id=CHANNEL_ID)
-            asked = [broken, working]
-            return [
-                text_of(await server.wait_until(lambda m=m: finished_replies(server, m), timeout=120)) for m in asked
+            replies = [
+                await server.wait_until(lambda m=m: finished_replies(server, m), timeout=120) for m in (broken, working)
             ]
+            bot.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(bot.wait(), 60)
+            return [text_of(r) for r in replies], await log.finished()
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+            await server.stop()
 
-    broken, working = asyncio.run(scenario())
-    disabled = [r.getMessage() for r in caplog.records if "disabled" in r.getMessage()]
-    assert len(disabled) == 1 and "ferries" in disabled[0] and "damaged" in disabled[0]
+    (broken, working), output = asyncio.run(scenario())
+    disabled = [line for line in output.splitlines() if "disabled" in line]
+    assert len(disabled) == 1 and "knowledge base ferries" in disabled[0] and "damaged" in disabled[0]
     assert "cannot be searched right now" in broken and "seven" not in broken.lower()
     assert "fifteen" in working.lower() and "cats.md" in working
+    assert "Traceback" not in output
