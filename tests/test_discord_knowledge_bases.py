@@ -142,6 +142,10 @@ def test_a_broken_index_silences_only_its_channels(indexed, tmp_path):
             replies = [
                 await server.wait_until(lambda m=m: finished_replies(server, m), timeout=120) for m in (broken, working)
             ]
+            repair = await server.slash("reindex", admin=True, channel_id=OTHER_CHANNEL_ID)  # rebuilds it from scratch
+            await server.wait_until(lambda: server.followups(repair), timeout=120)
+            again = await server.user_says(f"<@900> {FERRY_QUESTION}", channel_id=OTHER_CHANNEL_ID)
+            replies.append(await server.wait_until(lambda: finished_replies(server, again), timeout=120))
             bot.send_signal(signal.SIGTERM)
             await asyncio.wait_for(bot.wait(), 60)
             return [text_of(r) for r in replies], await log.finished()
@@ -150,9 +154,10 @@ def test_a_broken_index_silences_only_its_channels(indexed, tmp_path):
                 bot.kill()
             await server.stop()
 
-    (broken, working), output = asyncio.run(scenario())
+    (broken, working, repaired), output = asyncio.run(scenario())
     disabled = [line for line in output.splitlines() if "disabled" in line]
     assert len(disabled) == 1 and "knowledge base ferries" in disabled[0] and "damaged" in disabled[0]
     assert "cannot be searched right now" in broken and "seven" not in broken.lower()
     assert "fifteen" in working.lower() and "cats.md" in working
+    assert "seven" in repaired.lower() and "ferries.md" in repaired  # /reindex there brought it back
     assert "Traceback" not in output
