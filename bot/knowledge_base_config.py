@@ -33,6 +33,9 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class UnknownKnowledgeBaseError(ConfigError):
     """A --kb name (or a lookup) names no configured knowledge base."""
 
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        super().__init__(f"unknown knowledge base {name!r}: the known ones are {', '.join(known)}")
+
 
 @dataclass(frozen=True)
 class KnowledgeBaseConfig:

@@ -99,8 +99,7 @@ class KnowledgeBases:
     def get(self, name: str) -> KnowledgeBase:
         """The knowledge base called `name` (UnknownKnowledgeBaseError if there is none)."""
         if name not in self._bases:
-            known = ", ".join(self._bases)
-            raise UnknownKnowledgeBaseError(f"unknown knowledge base {name!r}: the known ones are {known}")
+            raise UnknownKnowledgeBaseError(name, self._bases)
         return self._bases[name]
 
     def engine(self, name: str) -> Engine:

@@ -106,8 +106,7 @@ class Settings:
         for base in self.knowledge_bases:
             if base.name == name:
                 return self.replace(corpus=base.corpus, index_dir=base.index_dir)
-        known = ", ".join(self.knowledge_base_names())
-        raise UnknownKnowledgeBaseError(f"unknown knowledge base {name!r}: the known ones are {known}")
+        raise UnknownKnowledgeBaseError(name, self.knowledge_base_names())
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
