@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fake_attachments import Attachments
+
 TOKEN = "fake-bot-token"
 BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
 MANAGE_GUILD = 1 << 5
@@ -92,6 +94,7 @@ class FakeDiscord:
         self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
         self._transport: Any = None  # the gateway connection's transport, to cut it
         self.posted: dict[int, Posted] = {}
+        self.attachments = Attachments()  # files attached to slash commands (an Upload option), served here
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
         self.typing: list[int] = []  # channel ids
@@ -127,6 +130,7 @@ class FakeDiscord:
         app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
         app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
         app.router.add_patch(api + "/webhooks/{app}/{token}/messages/{message}", self._edit_message)
+        self.attachments.add_routes(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -165,13 +169,14 @@ class FakeDiscord:
         return message_id
 
     async def slash(
-        self, name: str, options: dict[str, str] | None = None, user_id: int = 1, admin: bool = False, roles=()
+        self, name: str, options: dict[str, Any] | None = None, user_id: int = 1, admin: bool = False, roles=()
     ) -> str:
-        """A user runs a slash command; returns the interaction token."""
+        """A user runs a slash command with options (text, true/false, or an attached file: fake_attachments.Upload);
+        returns the interaction token."""
         interaction_id = next(self._ids)
         token = f"interaction-token-{interaction_id}"
         command: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1}
-        command["options"] = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
+        command.update(self.attachments.command_data(options or {}, f"http://127.0.0.1:{self.port}"))
         if any(c["name"] == name for c in self.commands.get(str(GUILD_ID), [])):
             command["guild_id"] = str(GUILD_ID)
         data = {

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import signal
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from docbot.engine.answer import Answer, Engine
 from docbot.engine.prompt import Exchange
 from docbot.errors import DocbotError, ModelServerError
 from docbot.index.builder import BuildReport
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -69,6 +71,9 @@ class DocbotClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
         self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
+        self._live: LiveIndex | None = None
+        self._stop_watching = threading.Event()
+        self._watching: threading.Thread | None = None
         add_commands(self)
 
     async def serve(self, token: str) -> None:
@@ -83,6 +88,8 @@ class DocbotClient(discord.Client):
             # The embedder and BM25 load on first use: do it now, not in the first user's wait.
             await asyncio.to_thread(engine.search, "warm up")
             self.engine, self._owns_engine = engine, True
+        if self.settings.watch:
+            await self._start_watching()
         try:
             await self.connect()
         except discord.PrivilegedIntentsRequired:
@@ -118,6 +125,9 @@ class DocbotClient(discord.Client):
         log.info("connected as %s (id %s) to %d server(s)", self.user, self.user and self.user.id, len(self.guilds))
 
     async def close(self) -> None:
+        self._stop_watching.set()
+        if self._watching is not None:
+            await asyncio.to_thread(self._watching.join)  # a rebuild under way finishes first
         await self.queue.close()
         if self._owns_engine and self.engine:
             self.engine.close()
@@ -213,18 +223,40 @@ class DocbotClient(discord.Client):
         log.info("answered in %.0f ms: %r", took, question[:80])
         return answer
 
-    async def reindex(self) -> BuildReport:
-        """Rebuild the index on the model's worker thread, then answer from it: no restart, no race."""
-        from docbot.components import index_corpus, open_retriever
+    async def reindex(self, knowledge_base: str = "default") -> BuildReport:
+        """Rebuild the index off the event loop while answers go on, then answer from it: no restart, no gap."""
+        return await asyncio.to_thread(self.live_index(knowledge_base).refresh)
 
-        engine = self._engine()
+    def knowledge_base_for(self, channel: object) -> str:
+        """The knowledge base a channel (a thread: its parent) answers from."""
+        return "default"
 
-        def work() -> BuildReport:
-            report = index_corpus(self.settings, engine.retriever.embedder)
-            engine.retriever = open_retriever(self.settings, engine.retriever.embedder)
-            return report
+    def live_index(self, knowledge_base: str) -> LiveIndex:
+        """The corpus, index and engine of a knowledge base: what /reindex, /add and the watch change."""
+        if self._live is None:
+            self._live = LiveIndex(self.settings, self._engine())
+        return self._live
 
-        return await self.queue.run(work)
+    async def _start_watching(self) -> None:
+        """Keep the index current as corpus files change (`watch = true`), on a thread of its own."""
+        started = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        live = self.live_index("default")
+
+        def ready() -> None:
+            loop.call_soon_threadsafe(started.set)
+
+        def watch() -> None:
+            try:
+                live.watch(self._stop_watching, ready)
+            except OSError as exc:  # the corpus folder gone or unwatchable: answers go on, unwatched
+                log.error("cannot watch %s for changes: %s", live.corpus, exc)
+            finally:
+                ready()  # also when the watch could not start, so the bot does not wait for it
+
+        self._watching = threading.Thread(target=watch, name="docbot-watch", daemon=True)
+        self._watching.start()
+        await started.wait()  # a change made once the bot is online is never missed
 
     def _engine(self) -> Engine:
         if self.engine is None:

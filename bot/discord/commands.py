@@ -1,4 +1,4 @@
-"""docbot's slash commands: /ask, /sources, /reindex and /help."""
+"""docbot's slash commands: /ask, /sources, /reindex, /add and /help."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from docbot.discord.add_document import add_attachment, allowed_types
 from docbot.discord.answer_queue import QueueFullError
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.render import (
@@ -23,6 +24,7 @@ from docbot.discord.stream import NO_PINGS, Send
 from docbot.engine.answer import Answer
 from docbot.errors import DocbotError
 from docbot.index.builder import BuildReport
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -41,12 +43,17 @@ class CommandHost(Protocol):
         self, send: Send, question: str, channel_id: int, parent: int | None = None, heading: str = ""
     ) -> Answer | None: ...
 
-    async def reindex(self) -> BuildReport: ...
+    async def reindex(self, knowledge_base: str = "default") -> BuildReport: ...
+
+    def knowledge_base_for(self, channel: object) -> str: ...
+
+    def live_index(self, knowledge_base: str) -> LiveIndex: ...
 
 
 def add_commands(client: CommandHost) -> None:
     """Register the slash commands on the client's command tree."""
     tree = client.tree
+    allowed_types(client.settings)  # a wrong add_types stops the bot at start, not at the first /add
 
     @tree.command(name="ask", description="Ask a question about the documents")
     @app_commands.describe(question="What do you want to know?")
@@ -76,13 +83,11 @@ def add_commands(client: CommandHost) -> None:
 
     @tree.command(name="reindex", description="Re-read the documents and answer from the new index (admins)")
     async def reindex(interaction: discord.Interaction) -> None:
-        if not _may_reindex(interaction, client.settings.discord_admin_role):
-            role = f" or the {client.settings.discord_admin_role} role" if client.settings.discord_admin_role else ""
-            await _tell(interaction, NOT_ADMIN_TEXT.format(role=role))
+        if not await _moderator(interaction, client.settings.discord_admin_role):
             return
         await interaction.response.defer(thinking=True)
         try:
-            report = await client.reindex()
+            report = await client.reindex(client.knowledge_base_for(interaction.channel))
         except QueueFullError:
             text = BUSY_TEXT
         except DocbotError as exc:
@@ -90,6 +95,16 @@ def add_commands(client: CommandHost) -> None:
         else:
             text = render_reindexed(report.summary())
             log.info("re-indexed by %s: %s", interaction.user.id, report.summary())
+        await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+
+    @tree.command(name="add", description="Add the attached document to the ones I answer from (admins)")
+    @app_commands.describe(file="A document to add", replace="Replace a document of the same name")
+    async def add(interaction: discord.Interaction, file: discord.Attachment, replace: bool = False) -> None:
+        if not await _moderator(interaction, client.settings.discord_admin_role):
+            return
+        await interaction.response.defer(thinking=True)
+        live = client.live_index(client.knowledge_base_for(interaction.channel))
+        text = await add_attachment(live, file, replace, client.settings)
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
     @tree.command(name="help", description="How to ask docbot about the documents")
@@ -105,8 +120,17 @@ def add_commands(client: CommandHost) -> None:
             await _tell(interaction, ERROR_TEXT)
 
 
+async def _moderator(interaction: discord.Interaction, admin_role: str) -> bool:
+    """Whether the user may change the documents; if not, they are told who may."""
+    if _may_reindex(interaction, admin_role):
+        return True
+    role = f" or the {admin_role} role" if admin_role else ""
+    await _tell(interaction, NOT_ADMIN_TEXT.format(role=role))
+    return False
+
+
 def _may_reindex(interaction: discord.Interaction, admin_role: str) -> bool:
-    """Members with Manage Server, or the configured role (by name or id), may rebuild the index."""
+    """Members with Manage Server, or the configured role (by name or id), may rebuild the index or add to it."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         return False  # not in a server (a DM)

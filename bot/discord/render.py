@@ -34,7 +34,7 @@ BUSY_TEXT = "🚦 I'm answering too many questions right now: please try again i
 ERROR_TEXT = "⚠️ Something went wrong while answering (the details are in the bot's log). Please try again."
 MODEL_DOWN_TEXT = "⚠️ The language model is not answering right now: please try again in a minute."
 NO_SOURCES_TEXT = "No answer in this channel yet: ask me something first."
-NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can re-index the documents."
+NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can re-index or add documents."
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
