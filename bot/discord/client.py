@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import discord
 from discord import app_commands
 
+from docbot.discord.add_document import allowed_types
 from docbot.discord.answer_queue import AnswerQueue, QueueFullError
 from docbot.discord.commands import add_commands
 from docbot.discord.gate import Gate, question_in
@@ -314,6 +315,7 @@ def log_lost_reply(exc: BaseException, channel_id: int | None, question: str) ->
 
 def run_discord(settings: Settings) -> None:
     """Run the bot until SIGINT or SIGTERM; a missing or rejected token raises DiscordLoginError."""
+    allowed_types(settings)  # a wrong add_types is one error line now, not after connecting
     token = settings.discord_token.strip()
     if not token:
         raise DiscordLoginError("no Discord bot token: set DISCORD_TOKEN or [discord] token in the config file")

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from docbot.discord.add_document import add_attachment, allowed_types
+from docbot.discord.add_document import add_attachment
 from docbot.discord.answer_queue import QueueFullError
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.render import (
@@ -53,7 +53,6 @@ class CommandHost(Protocol):
 def add_commands(client: CommandHost) -> None:
     """Register the slash commands on the client's command tree."""
     tree = client.tree
-    allowed_types(client.settings)  # a wrong add_types stops the bot at start, not at the first /add
 
     @tree.command(name="ask", description="Ask a question about the documents")
     @app_commands.describe(question="What do you want to know?")
