@@ -9,10 +9,8 @@ import discord
 from discord import app_commands
 
 from docbot.discord.add_document import add_attachment
-from docbot.discord.answer_queue import QueueFullError
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.render import (
-    BUSY_TEXT,
     ERROR_TEXT,
     HELP_TEXT,
     NOT_ADMIN_TEXT,
@@ -87,8 +85,6 @@ def add_commands(client: CommandHost) -> None:
         await interaction.response.defer(thinking=True)
         try:
             report = await client.reindex(client.knowledge_base_for(interaction.channel))
-        except QueueFullError:
-            text = BUSY_TEXT
         except DocbotError as exc:
             text = f"⚠️ Re-indexing failed: {exc}"
         else:

@@ -26,7 +26,7 @@ HELP_TEXT = (
     "• Mention me with a question, e.g. `@docbot who leads Meta?`; reply to my answer to ask a follow-up.\n"
     "• `/ask question:` does the same without a mention.\n"
     "• `/sources` shows the passages behind the last answer in this channel.\n"
-    "• `/reindex` re-reads the documents (admins only).\n"
+    "• `/reindex` re-reads the documents; `/add` with a file attached adds one (admins only).\n"
     "Answers come from a small local model: check the cited passages before relying on them."
 )
 THINKING_TEXT = "🔎 Searching the documents…"
