@@ -107,8 +107,8 @@ class LiveIndex:
                 report = self.refresh()
             except DocbotError as exc:
                 log.error("re-indexing after a change failed, answering from the previous index: %s", exc)
-            else:
-                log.info("documents changed, re-indexed: %s", report.summary())
+            else:  # a change already indexed (by /add, say) leaves nothing to tell
+                (log.info if report.written else log.debug)("documents changed, re-indexed: %s", report.summary())
 
         def ready() -> None:
             log.info("watching %s for changes", self.corpus)

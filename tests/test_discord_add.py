@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.bot_harness import bot_settings, build_test_engine, finished_followups, running_bot
-from tests.conftest import TINY_DOCS
+from tests.conftest import TINY_DOCS, run_docbot
 from tests.fake_attachments import Upload
 from tests.fake_discord import ADMIN_ROLE_ID
 
@@ -23,6 +23,14 @@ def tiny(tmp_path, write_corpus, embedder, llm):
     corpus = write_corpus(TINY_DOCS)
     settings = bot_settings(corpus, tmp_path / "index", discord_admin_role="docs-admin", add_max_bytes=LIMIT)
     return settings, build_test_engine(settings, embedder, llm)
+
+
+def test_add_types_naming_an_unreadable_format_is_one_line_before_connecting():
+    result = run_docbot(
+        "discord", env={"DOCBOT_ADD_TYPES": ".md .zip", "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10"}
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["docbot: error: add_types names formats docbot cannot read: .zip"]
 
 
 def files_below(folder: Path) -> set[Path]:
