@@ -1,7 +1,8 @@
 """A small Discord-compatible server on 127.0.0.1: the REST routes and gateway protocol docbot uses.
 
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
-tests can assert on what a user would see. Fault switches: `drop_gateway` (close or cut the websocket;
+tests can assert on what a user would see. Files attached to slash commands are served from
+127.0.0.1 too (fake_attachments.py). Fault switches: `drop_gateway` (close or cut the websocket;
 the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `rate_limit` (answer the next
 message creates/edits with HTTP 429), `refuse` (answer every message write, or typing, in a channel
 with 403 or 500, as when the bot lost Send Messages there), `fail_writes` (answer the next message

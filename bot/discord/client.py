@@ -39,6 +39,7 @@ log = logging.getLogger("docbot.discord")
 MAX_CHAIN = 3  # earlier exchanges a reply chain brings into a follow-up question
 REMEMBERED_ANSWERS = 500  # answer messages kept in memory for reply chains
 THREAD_NAME_CHARS = 90  # Discord allows 100
+WATCH_STOP_SECONDS = 5.0  # longest wait, when the bot stops, for the corpus watch to end
 
 
 class DiscordLoginError(DocbotError):
@@ -128,7 +129,9 @@ class DocbotClient(discord.Client):
     async def close(self) -> None:
         self._stop_watching.set()
         if self._watching is not None:
-            await asyncio.to_thread(self._watching.join)  # a rebuild under way finishes first
+            # An idle watch stops within a second. A rebuild under way is not waited for: it ends with the
+            # process, and the store's atomic swap leaves the previous index whole.
+            await asyncio.to_thread(self._watching.join, WATCH_STOP_SECONDS)
         await self.queue.close()
         if self._owns_engine and self.engine:
             self.engine.close()
