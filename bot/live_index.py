@@ -37,6 +37,14 @@ class DocumentUnreadableError(DocbotError):
     """A document to add cannot be read (its converter failed) or holds no text."""
 
 
+class DocumentSaveError(DocbotError):
+    """A document to add cannot be written into the corpus folder (read-only, full, a folder of that name)."""
+
+
+class DocumentNotIndexedError(DocbotError):
+    """A document was added to the corpus, but the rebuild that should index it failed."""
+
+
 class LiveIndex:
     """One corpus, its index, and the engine answering from it."""
 
@@ -75,7 +83,8 @@ class LiveIndex:
 
         The file is checked with its converter first and written whole under a hidden temporary name,
         then put in place in one step, so neither the watch nor a crash ever sees half a file. Raises
-        DocumentExistsError (unless `replace`) or DocumentUnreadableError; the corpus is then unchanged.
+        DocumentExistsError (unless `replace`), DocumentUnreadableError or DocumentSaveError, the corpus
+        then unchanged; or DocumentNotIndexedError when the file was saved but the rebuild failed.
         """
         if name != Path(name).name or name.startswith(".") or name in ("", ".."):
             raise DocbotError(f"not a plain file name: {name!r}")  # front ends sanitise names first
@@ -89,14 +98,18 @@ class LiveIndex:
             if replace:
                 os.replace(temporary, target)
             else:
-                try:
-                    os.link(temporary, target)  # fails if the name was taken meanwhile: never overwrites
-                except FileExistsError:
-                    raise DocumentExistsError(f"{name} is already in the documents") from None
+                os.link(temporary, target)  # fails if the name was taken meanwhile: never overwrites
+            fsync(self.corpus)
+        except FileExistsError:
+            raise DocumentExistsError(f"{name} is already in the documents") from None
+        except OSError as exc:
+            raise DocumentSaveError(f"cannot save {name} in the documents folder: {exc.strerror or exc}") from None
         finally:
             temporary.unlink(missing_ok=True)
-        fsync(self.corpus)
-        self.refresh()
+        try:
+            self.refresh()
+        except DocbotError as exc:
+            raise DocumentNotIndexedError(str(exc)) from None
         return self.chunks_of(name)
 
     def watch(self, stop: threading.Event, on_ready: Callable[[], None] = lambda: None) -> None:

@@ -76,6 +76,8 @@ def test_add_refuses_what_it_must_and_replaces_only_when_asked(tiny, tmp_path):
                 "exists": await add(server, Upload("x.md", b"Basalt columns stand in Staffa.\n")),
                 "no name": await add(server, Upload("../..", b"text\n")),
             }
+            (settings.corpus / "folder.md").mkdir()
+            replies["not a file"] = await add(server, Upload("folder.md", b"text\n"), replace=True)
             kept = (settings.corpus / "x.md").read_text()
             replies["replace"] = await add(server, Upload("x.md", b"Basalt columns stand in Staffa.\n"), replace=True)
             return refused, replies, kept, len(server.attachments.downloads)
@@ -91,7 +93,8 @@ def test_add_refuses_what_it_must_and_replaces_only_when_asked(tiny, tmp_path):
     assert kept == "Quartz clocks tick in Zurich.\n"  # not overwritten without replace
     assert "cannot be used" in replies["no name"]
     assert replies["replace"] == "📄 Replaced **x.md**: 1 chunk indexed. Ask away."
-    assert downloads == 4  # refused by name, type, claimed size or permission: never fetched
+    assert "cannot save folder.md in the documents folder: Is a directory" in replies["not a file"]
+    assert downloads == 5  # refused by name, type, claimed size or permission: never fetched
     # The only file written outside the index is the traversal's, as a plain name inside the corpus.
     written = {path for path in files_below(tmp_path) - before if "index" not in path.relative_to(tmp_path).parts}
     assert written == {settings.corpus / "x.md"}

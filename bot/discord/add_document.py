@@ -19,7 +19,7 @@ import discord
 
 from docbot.errors import ConfigError, DocbotError
 from docbot.index.documents import SUPPORTED_SUFFIXES
-from docbot.live_index import DocumentExistsError, LiveIndex
+from docbot.live_index import DocumentExistsError, DocumentNotIndexedError, LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -81,6 +81,8 @@ async def add_attachment(live: LiveIndex, attachment: discord.Attachment, replac
         return "⚠️ I could not download the file from Discord: try again."
     except DocumentExistsError:
         return f"⚠️ Not added: **{_shown(name)}** is already in the documents. To replace it, use `replace: True`."
+    except DocumentNotIndexedError as exc:
+        return f"⚠️ Saved **{_shown(name)}**, but indexing failed: {_shown(str(exc))}"
     except DocbotError as exc:
         return f"⚠️ Not added: {_shown(str(exc))}."
     log.info("added %s (%d chunks)", name, chunks)
