@@ -298,6 +298,10 @@ def discord(
     index_dir: IndexDirOpt = None,
     embedder: EmbedderOpt = None,
     model: ModelOpt = None,
+    watch: Annotated[
+        bool | None,
+        typer.Option("--watch", help="Keep the index current as files change (setting `watch`).", show_default=False),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run the Discord bot until Ctrl+C: it answers mentions, replies to its answers, and /ask.
@@ -311,7 +315,7 @@ def discord(
 
     from docbot.discord.client import run_discord
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, watch=watch)
     discord_py.utils.setup_logging(level=logging.INFO)
     for handler in logging.getLogger().handlers:
         handler.addFilter(PrintableLogRecords())

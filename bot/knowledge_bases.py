@@ -19,6 +19,7 @@ from docbot.index.builder import BuildReport
 from docbot.index.embedder import Embedder
 from docbot.index.search import Retriever
 from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE, UnknownKnowledgeBaseError
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.knowledge_bases")
@@ -36,8 +37,12 @@ class KnowledgeBase:
 
     name: str
     settings: Settings
-    engine: Engine | None = None  # None: the index could not be loaded (`problem` says why)
+    live: LiveIndex | None = None  # None: the index could not be loaded (`problem` says why)
     problem: str = ""
+
+    @property
+    def engine(self) -> Engine | None:
+        return self.live.engine if self.live else None
 
     @property
     def corpus(self) -> Path:
@@ -84,13 +89,13 @@ class KnowledgeBases:
         llm = llm or load_llm(settings)
         for base in bases:
             if base.name in retrievers:
-                base.engine = build_engine(base.settings, retrievers[base.name], llm)
+                base.live = LiveIndex(base.settings, build_engine(base.settings, retrievers[base.name], llm))
         return cls(bases, embedder, llm)
 
     @classmethod
     def of_engine(cls, settings: Settings, engine: Engine) -> KnowledgeBases:
         """The default knowledge base alone, answered by an engine already loaded."""
-        default = KnowledgeBase(DEFAULT_KNOWLEDGE_BASE, settings, engine)
+        default = KnowledgeBase(DEFAULT_KNOWLEDGE_BASE, settings, LiveIndex(settings, engine))
         return cls([default], engine.retriever.embedder, engine.llm)
 
     def names(self) -> list[str]:
@@ -104,22 +109,30 @@ class KnowledgeBases:
 
     def engine(self, name: str) -> Engine:
         """The engine answering from `name` (KnowledgeBaseUnavailableError while its index is broken)."""
-        engine = self.get(name).engine
-        if engine is None:
+        return self.live(name).engine
+
+    def live(self, name: str) -> LiveIndex:
+        """The corpus, index and engine of `name`, which /reindex, /add and the watch change
+        (KnowledgeBaseUnavailableError while its index is broken)."""
+        live = self.get(name).live
+        if live is None:
             raise KnowledgeBaseUnavailableError(UNAVAILABLE_TEXT)
-        return engine
+        return live
+
+    def enabled(self) -> list[LiveIndex]:
+        """The knowledge bases whose index is loaded."""
+        return [base.live for base in self._bases.values() if base.live is not None]
 
     def reindex(self, name: str) -> BuildReport:
-        """Rebuild one knowledge base's index and answer from it from now on (blocking: run it off the event
-        loop, where nothing else uses the models). A disabled knowledge base comes back when this succeeds."""
+        """Bring one knowledge base's index up to date and answer from it from now on, answers going on
+        meanwhile (blocking: run it off the event loop). A disabled knowledge base comes back when this succeeds."""
         base = self.get(name)
+        if base.live is not None:
+            return base.live.refresh()
         report = index_corpus(base.settings, self.embedder)
         retriever = open_retriever(base.settings, self.embedder)
-        if base.engine is None:
-            base.engine, base.problem = build_engine(base.settings, retriever, self.llm), ""
-            log.info("knowledge base %s is answering again", name)
-        else:
-            base.engine.retriever = retriever
+        base.live, base.problem = LiveIndex(base.settings, build_engine(base.settings, retriever, self.llm)), ""
+        log.info("knowledge base %s is answering again", name)
         return report
 
     def close(self) -> None:

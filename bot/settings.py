@@ -58,6 +58,7 @@ class Settings:
     embed_batch_size: int = 32
     approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF; see store.py)
     progress_seconds: float = 15.0  # builds log a progress line this often when stderr is not a terminal
+    watch: bool = False  # `docbot discord` keeps the index current as corpus files change
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global
@@ -71,6 +72,8 @@ class Settings:
     discord_api_base: str = ""  # another Discord-compatible REST API, e.g. http://127.0.0.1:8080/api/v10
     discord_retry_seconds: float = 1.0  # first wait before reaching Discord again; doubles on each failure
     discord_retry_max_seconds: float = 60.0  # the longest wait between two tries
+    add_max_bytes: int = 20 * 1024 * 1024  # largest file /add takes
+    add_types: tuple[str, ...] = ()  # file types /add takes, e.g. (".md", ".pdf"); empty = every supported format
     # Named corpora besides the default one (`[kb.NAME]` tables; see knowledge_base_config.py)
     knowledge_bases: tuple[KnowledgeBaseConfig, ...] = ()
 
@@ -150,6 +153,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "discord_edit_seconds": (0, None),
     "discord_retry_seconds": (0.01, 3600),
     "discord_retry_max_seconds": (0.01, 3600),
+    "add_max_bytes": (1, 64 * 1024 * 1024),  # larger files are skipped by the build (documents.MAX_FILE_BYTES)
 }
 
 
@@ -230,6 +234,12 @@ def _coerce(name: str, value: Any, source: str = "") -> Any:
             if isinstance(value, str):
                 value = [v for v in value.replace(",", " ").split() if v]
             return tuple(int(v) for v in value)
+        if kind == tuple[str, ...]:
+            if isinstance(value, str):
+                value = value.replace(",", " ").split()
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ValueError(value)
+            return tuple(value)
         if kind == Path | None or kind is Path:
             return Path(value).expanduser()
         return str(value)

@@ -1,7 +1,8 @@
 """A small Discord-compatible server on 127.0.0.1: the REST routes and gateway protocol docbot uses.
 
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
-tests can assert on what a user would see. Fault switches: `drop_gateway` (close or cut the websocket;
+tests can assert on what a user would see. Files attached to slash commands are served from
+127.0.0.1 too (fake_attachments.py). Fault switches: `drop_gateway` (close or cut the websocket;
 the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `rate_limit` (answer the next
 message creates/edits with HTTP 429), `refuse` (answer every message write, or typing, in a channel
 with 403 or 500, as when the bot lost Send Messages there), `fail_writes` (answer the next message
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fake_attachments import Attachments
 
 TOKEN = "fake-bot-token"
 BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
@@ -92,6 +95,7 @@ class FakeDiscord:
         self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
         self._transport: Any = None  # the gateway connection's transport, to cut it
         self.posted: dict[int, Posted] = {}
+        self.attachments = Attachments()  # files attached to slash commands (an Upload option), served here
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
         self.typing: list[int] = []  # channel ids
@@ -128,6 +132,7 @@ class FakeDiscord:
         app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
         app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
         app.router.add_patch(api + "/webhooks/{app}/{token}/messages/{message}", self._edit_message)
+        self.attachments.add_routes(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -175,17 +180,18 @@ class FakeDiscord:
     async def slash(
         self,
         name: str,
-        options: dict[str, str] | None = None,
+        options: dict[str, Any] | None = None,
         user_id: int = 1,
         admin: bool = False,
         roles=(),
         channel_id: int = CHANNEL_ID,
     ) -> str:
-        """A user runs a slash command in a channel or thread; returns the interaction token."""
+        """A user runs a slash command in a channel or thread, with options (text, true/false, or an attached
+        file: fake_attachments.Upload); returns the interaction token."""
         interaction_id = next(self._ids)
         token = f"interaction-token-{interaction_id}"
         command: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1}
-        command["options"] = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
+        command.update(self.attachments.command_data(options or {}, f"http://127.0.0.1:{self.port}"))
         if any(c["name"] == name for c in self.commands.get(str(GUILD_ID), [])):
             command["guild_id"] = str(GUILD_ID)
         data = {

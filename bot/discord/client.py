@@ -11,12 +11,14 @@ import asyncio
 import logging
 import re
 import signal
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import discord
 from discord import app_commands
 
+from docbot.discord.add_document import allowed_types
 from docbot.discord.answer_queue import AnswerQueue, QueueFullError
 from docbot.discord.commands import add_commands
 from docbot.discord.gate import Gate, places_of, question_in
@@ -31,6 +33,7 @@ from docbot.errors import DocbotError, ModelServerError
 from docbot.index.builder import BuildReport
 from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE, knowledge_base_for
 from docbot.knowledge_bases import KnowledgeBases
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -38,6 +41,7 @@ log = logging.getLogger("docbot.discord")
 MAX_CHAIN = 3  # earlier exchanges a reply chain brings into a follow-up question
 REMEMBERED_ANSWERS = 500  # answer messages kept in memory for reply chains
 THREAD_NAME_CHARS = 90  # Discord allows 100
+WATCH_STOP_SECONDS = 5.0  # longest wait, when the bot stops, for the corpus watch to end
 
 
 class DiscordLoginError(DocbotError):
@@ -78,6 +82,8 @@ class DocbotClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
         self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
+        self._stop_watching = threading.Event()
+        self._watching: list[threading.Thread] = []
         add_commands(self)
 
     async def serve(self, token: str) -> None:
@@ -89,6 +95,9 @@ class DocbotClient(discord.Client):
             log.info("loading the models and %s", "the index" if len(names) == 1 else f"{len(names)} knowledge bases")
             self.knowledge_bases = await asyncio.to_thread(KnowledgeBases.load, self.settings)
             self._owns_models = True
+        if self.settings.watch:
+            for live in self.knowledge_bases.enabled():
+                await self._start_watching(live)
         try:
             await self.connect()
         except discord.PrivilegedIntentsRequired:
@@ -124,6 +133,11 @@ class DocbotClient(discord.Client):
         log.info("connected as %s (id %s) to %d server(s)", self.user, self.user and self.user.id, len(self.guilds))
 
     async def close(self) -> None:
+        self._stop_watching.set()
+        for watching in self._watching:
+            # An idle watch stops within a second. A rebuild under way is not waited for: it ends with the
+            # process, and the store's atomic swap leaves the previous index whole.
+            await asyncio.to_thread(watching.join, WATCH_STOP_SECONDS)
         await self.queue.close()
         if self._owns_models and self.knowledge_bases:
             self.knowledge_bases.close()
@@ -239,10 +253,34 @@ class DocbotClient(discord.Client):
         return answer
 
     async def reindex(self, knowledge_base: str = DEFAULT_KNOWLEDGE_BASE) -> BuildReport:
-        """Rebuild one knowledge base's index on the model's worker thread, then answer from it: no restart,
-        no race, the other knowledge bases untouched."""
-        knowledge_bases = self._knowledge_bases()
-        return await self.queue.run(lambda: knowledge_bases.reindex(knowledge_base))
+        """Rebuild one knowledge base's index off the event loop while answers go on, then answer from it:
+        no restart, no gap, the other knowledge bases untouched."""
+        return await asyncio.to_thread(self._knowledge_bases().reindex, knowledge_base)
+
+    def live_index(self, knowledge_base: str) -> LiveIndex:
+        """The corpus, index and engine of a knowledge base: what /reindex, /add and the watch change."""
+        return self._knowledge_bases().live(knowledge_base)
+
+    async def _start_watching(self, live: LiveIndex) -> None:
+        """Keep one knowledge base's index current as its files change (`watch = true`), on a thread of its own."""
+        started = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def ready() -> None:
+            loop.call_soon_threadsafe(started.set)
+
+        def watch() -> None:
+            try:
+                live.watch(self._stop_watching, ready)
+            except OSError as exc:  # the corpus folder gone or unwatchable: answers go on, unwatched
+                log.error("cannot watch %s for changes: %s", live.corpus, exc)
+            finally:
+                ready()  # also when the watch could not start, so the bot does not wait for it
+
+        watching = threading.Thread(target=watch, name="docbot-watch", daemon=True)
+        watching.start()
+        self._watching.append(watching)
+        await started.wait()  # a change made once the bot is online is never missed
 
     def _knowledge_bases(self) -> KnowledgeBases:
         if self.knowledge_bases is None:
@@ -303,6 +341,7 @@ def log_lost_reply(exc: BaseException, channel_id: int | None, question: str) ->
 
 def run_discord(settings: Settings) -> None:
     """Run the bot until SIGINT or SIGTERM; a missing or rejected token raises DiscordLoginError."""
+    allowed_types(settings)  # a wrong add_types is one error line now, not after connecting
     token = settings.discord_token.strip()
     if not token:
         raise DiscordLoginError("no Discord bot token: set DISCORD_TOKEN or [discord] token in the config file")

@@ -1,4 +1,4 @@
-"""docbot's slash commands: /ask, /sources, /reindex and /help."""
+"""docbot's slash commands: /ask, /sources, /reindex, /add and /help."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from docbot.discord.answer_queue import QueueFullError
+from docbot.discord.add_document import add_attachment
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.render import (
-    BUSY_TEXT,
     ERROR_TEXT,
     HELP_TEXT,
     NOT_ADMIN_TEXT,
@@ -23,6 +22,7 @@ from docbot.discord.stream import NO_PINGS, Send
 from docbot.engine.answer import Answer
 from docbot.errors import DocbotError
 from docbot.index.builder import BuildReport
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -50,6 +50,8 @@ class CommandHost(Protocol):
     ) -> Answer | None: ...
 
     async def reindex(self, knowledge_base: str = ...) -> BuildReport: ...
+
+    def live_index(self, knowledge_base: str) -> LiveIndex: ...
 
 
 def add_commands(client: CommandHost) -> None:
@@ -86,22 +88,32 @@ def add_commands(client: CommandHost) -> None:
 
     @tree.command(name="reindex", description="Re-read the documents and answer from the new index (admins)")
     async def reindex(interaction: discord.Interaction) -> None:
-        if not _may_reindex(interaction, client.settings.discord_admin_role):
-            role = f" or the {client.settings.discord_admin_role} role" if client.settings.discord_admin_role else ""
-            await _tell(interaction, NOT_ADMIN_TEXT.format(role=role))
+        if not await _moderator(interaction, client.settings.discord_admin_role):
             return
         await interaction.response.defer(thinking=True)
         knowledge_base = client.knowledge_base_for(interaction.channel)
         try:
             report = await client.reindex(knowledge_base)
-        except QueueFullError:
-            text = BUSY_TEXT
         except DocbotError as exc:
             text = f"⚠️ Re-indexing failed: {exc}"
         else:
             named = knowledge_base if len(client.settings.knowledge_base_names()) > 1 else ""
             text = render_reindexed(report, named)
             log.info("knowledge base %s re-indexed by %s: %s", knowledge_base, interaction.user.id, report.summary())
+        await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+
+    @tree.command(name="add", description="Add the attached document to the ones I answer from (admins)")
+    @app_commands.describe(file="A document to add", replace="Replace a document of the same name")
+    async def add(interaction: discord.Interaction, file: discord.Attachment, replace: bool = False) -> None:
+        if not await _moderator(interaction, client.settings.discord_admin_role):
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            live = client.live_index(client.knowledge_base_for(interaction.channel))
+        except DocbotError as exc:  # the channel's knowledge base is disabled, or the models still load
+            text = f"⚠️ {exc}"
+        else:
+            text = await add_attachment(live, file, replace, client.settings)
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
     @tree.command(name="help", description="How to ask docbot about the documents")
@@ -117,8 +129,17 @@ def add_commands(client: CommandHost) -> None:
             await _tell(interaction, ERROR_TEXT)
 
 
+async def _moderator(interaction: discord.Interaction, admin_role: str) -> bool:
+    """Whether the user may change the documents; if not, they are told who may."""
+    if _may_reindex(interaction, admin_role):
+        return True
+    role = f" or the {admin_role} role" if admin_role else ""
+    await _tell(interaction, NOT_ADMIN_TEXT.format(role=role))
+    return False
+
+
 def _may_reindex(interaction: discord.Interaction, admin_role: str) -> bool:
-    """Members with Manage Server, or the configured role (by name or id), may rebuild the index."""
+    """Members with Manage Server, or the configured role (by name or id), may rebuild the index or add to it."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         return False  # not in a server (a DM)

@@ -29,7 +29,7 @@ HELP_TEXT = (
     "• Mention me with a question, e.g. `@docbot who leads Meta?`; reply to my answer to ask a follow-up.\n"
     "• `/ask question:` does the same without a mention.\n"
     "• `/sources` shows the passages behind the last answer in this channel.\n"
-    "• `/reindex` re-reads the documents (admins only).\n"
+    "• `/reindex` re-reads the documents; `/add` with a file attached adds one (admins only).\n"
     "Answers come from a small local model: check the cited passages before relying on them."
 )
 THINKING_TEXT = "🔎 Searching the documents…"
@@ -37,7 +37,7 @@ BUSY_TEXT = "🚦 I'm answering too many questions right now: please try again i
 ERROR_TEXT = "⚠️ Something went wrong while answering (the details are in the bot's log). Please try again."
 MODEL_DOWN_TEXT = "⚠️ The language model is not answering right now: please try again in a minute."
 NO_SOURCES_TEXT = "No answer in this channel yet: ask me something first."
-NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can re-index the documents."
+NOT_ADMIN_TEXT = "Only members with the Manage Server permission{role} can re-index or add documents."
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
