@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from docbot.errors import DocbotError
+from docbot.errors import ConfigError, DocbotError
+from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE
 from docbot.settings import Settings, load_settings
 from docbot.terminal.safe_text import PrintableLogRecords, printable  # messages quote untrusted names
 
@@ -71,10 +72,22 @@ TopKOpt = Annotated[
     typer.Option("-k", "--top-k", help="How many passages to retrieve.", show_default=str(Settings.top_k)),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+KbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kb", help="Knowledge base: a [kb.NAME] table of the config file.", show_default="default (--corpus)"
+    ),
+]
 
 
-def _settings(config: Path | None = None, **overrides: object) -> Settings:
-    return load_settings(config, **overrides)
+def _settings(config: Path | None = None, kb: str | None = None, **overrides: object) -> Settings:
+    """Settings from every source; with `kb`, those of that knowledge base (its corpus and index folder)."""
+    settings = load_settings(config, **overrides)
+    if kb is None:
+        return settings
+    if overrides.get("corpus") is not None or overrides.get("index_dir") is not None:
+        raise ConfigError("--kb names a corpus and its index: leave out --corpus and --index-dir")
+    return settings.for_knowledge_base(kb)
 
 
 @app.command()
@@ -89,24 +102,49 @@ def index(
         bool, typer.Option("--watch", help="Then keep the index current as files change, until Ctrl+C.")
     ] = False,
     embedder: EmbedderOpt = None,
+    kb: KbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Index the corpus: chunk and embed new or changed files, drop removed ones."""
+    """Index the corpus: chunk and embed new or changed files, drop removed ones.
+
+    Without --kb, every knowledge base of the config file is indexed, one after another.
+    """
     from docbot.components import index_corpus, make_embedder
     from docbot.terminal import render
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder)
+    settings = _settings(config, kb, corpus=corpus, index_dir=index_dir, embedder=embedder)
+    names = [kb] if kb is not None else settings.knowledge_base_names()
+    if watch and len(names) > 1:
+        raise ConfigError("--watch follows one knowledge base: add --kb NAME (one of " + ", ".join(names) + ")")
     embedder_model = make_embedder(settings)
 
-    def build(rebuild: bool = False) -> None:
-        progress, events = render.build_progress(settings.progress_seconds, verbose)
+    def build(base: Settings, rebuild: bool = False, name: str = "") -> None:
+        progress, events = render.build_progress(base.progress_seconds, verbose)
         with progress:
-            report = index_corpus(settings, embedder_model, rebuild, events)
-        render.print_build_report(report, settings.resolved_index_dir())
+            report = index_corpus(base, embedder_model, rebuild, events)
+        render.print_build_report(report, base.resolved_index_dir(), name)
 
-    build(rebuild)
+    if len(names) == 1:
+        build(settings, rebuild)
+    else:
+        _build_each(settings, names, build, rebuild)
     if watch:
-        _watch(settings, build)
+        _watch(settings, lambda: build(settings))
+
+
+def _build_each(
+    settings: Settings, names: list[str], build: Callable[[Settings, bool, str], None], rebuild: bool
+) -> None:
+    """Index every knowledge base, its name on its line; one that fails is one error line and the rest go on."""
+    failed = 0
+    for name in names:
+        try:
+            build(settings.for_knowledge_base(name), rebuild, name)
+        except DocbotError as exc:
+            _print_error(DocbotError(f"knowledge base {name}: {exc}"))
+            failed += 1
+    if failed:
+        raise typer.Exit(1)
 
 
 def _watch(settings: Settings, build: Callable[[], None]) -> None:
@@ -135,6 +173,7 @@ def search(
     corpus: CorpusOpt = None,
     index_dir: IndexDirOpt = None,
     embedder: EmbedderOpt = None,
+    kb: KbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Show the passages that best match a question (retrieval only, no language model)."""
@@ -142,7 +181,7 @@ def search(
     from docbot.engine.answer import clean_question
     from docbot.terminal import render
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, top_k=top_k)
+    settings = _settings(config, kb, corpus=corpus, index_dir=index_dir, embedder=embedder, top_k=top_k)
     question = clean_question(question)
     passages = open_retriever(settings).search(question, settings.top_k)
     if json_output:
@@ -167,6 +206,7 @@ def ask(
     index_dir: IndexDirOpt = None,
     embedder: EmbedderOpt = None,
     model: ModelOpt = None,
+    kb: KbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Answer a question from the documents, citing the passages used as [1], [2]..."""
@@ -174,7 +214,9 @@ def ask(
     from docbot.engine.answer import clean_question
     from docbot.terminal import render
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
+    settings = _settings(
+        config, kb, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k
+    )
     if question is None and not json_output:
         raise typer.BadParameter(
             "give a question, or use --json to read questions from standard input", param_hint="QUESTION"
@@ -201,13 +243,16 @@ def chat(
     index_dir: IndexDirOpt = None,
     embedder: EmbedderOpt = None,
     model: ModelOpt = None,
+    kb: KbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Ask questions one after another (models load once). Follow-ups see the last answer."""
     from docbot.components import build_engine
     from docbot.terminal.chat import run_chat
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k)
+    settings = _settings(
+        config, kb, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, top_k=top_k
+    )
     with closing(build_engine(settings)) as engine:
         run_chat(engine)
 
@@ -225,6 +270,7 @@ def evaluate(
     index_dir: IndexDirOpt = None,
     embedder: EmbedderOpt = None,
     model: ModelOpt = None,
+    kb: KbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Measure retrieval, answers and refusals on a QA benchmark (indexes the corpus if needed)."""
@@ -232,7 +278,7 @@ def evaluate(
     from docbot.engine.evaluation import load_questions, run_eval, summarize
     from docbot.terminal import render
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
+    settings = _settings(config, kb, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
     bench = load_questions(questions, limit)
     embedder_model = make_embedder(settings)
     progress, events = render.build_progress(settings.progress_seconds)
@@ -253,6 +299,10 @@ def discord(
     index_dir: IndexDirOpt = None,
     embedder: EmbedderOpt = None,
     model: ModelOpt = None,
+    watch: Annotated[
+        bool | None,
+        typer.Option("--watch", help="Keep the index current as files change (setting `watch`).", show_default=False),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run the Discord bot until Ctrl+C: it answers mentions, replies to its answers, and /ask.
@@ -266,7 +316,7 @@ def discord(
 
     from docbot.discord.client import run_discord
 
-    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model)
+    settings = _settings(config, corpus=corpus, index_dir=index_dir, embedder=embedder, llm_model=model, watch=watch)
     discord_py.utils.setup_logging(level=logging.INFO)
     for handler in logging.getLogger().handlers:
         handler.addFilter(PrintableLogRecords())
@@ -282,7 +332,7 @@ app.add_typer(feedback_app, name="feedback")
 
 @feedback_app.command("export")
 def feedback_export(
-    kb: Annotated[str, typer.Option("--kb", help="The knowledge base whose questions to export.")] = "default",
+    kb: KbOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file.", show_default="standard output")
     ] = None,
@@ -305,7 +355,8 @@ def feedback_export(
     from docbot.feedback.gaps import group_gaps, since, write_eval_questions
     from docbot.feedback.store import FeedbackStoreError
 
-    settings = _settings(config, embedder=embedder, feedback_db=feedback_db, gaps_days=days)
+    settings = _settings(config, kb, embedder=embedder, feedback_db=feedback_db, gaps_days=days)  # checks the name
+    kb = kb or DEFAULT_KNOWLEDGE_BASE
     if not settings.resolved_feedback_db().is_file():
         raise FeedbackStoreError(
             f"no feedback database at {settings.resolved_feedback_db()}: docbot discord makes it with its first "

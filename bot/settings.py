@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from docbot.errors import ConfigError
+from docbot.knowledge_base_config import (
+    DEFAULT_KNOWLEDGE_BASE,
+    KnowledgeBaseConfig,
+    UnknownKnowledgeBaseError,
+    read_knowledge_bases,
+)
 
 CONFIG_ENV = "DOCBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "docbot.toml"
@@ -54,6 +60,7 @@ class Settings:
     progress_seconds: float = 15.0  # builds log a progress line this often when stderr is not a terminal
     feedback_db: Path | None = None  # answers and 👍/👎 votes (SQLite); None: feedback.sqlite3 in the user data dir
     gaps_days: int = 30  # /gaps and `docbot feedback export` look this many days back
+    watch: bool = False  # `docbot discord` keeps the index current as corpus files change
     # Discord front end
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()  # sync slash commands here (instant); else global
@@ -67,6 +74,10 @@ class Settings:
     discord_api_base: str = ""  # another Discord-compatible REST API, e.g. http://127.0.0.1:8080/api/v10
     discord_retry_seconds: float = 1.0  # first wait before reaching Discord again; doubles on each failure
     discord_retry_max_seconds: float = 60.0  # the longest wait between two tries
+    add_max_bytes: int = 20 * 1024 * 1024  # largest file /add takes
+    add_types: tuple[str, ...] = ()  # file types /add takes, e.g. (".md", ".pdf"); empty = every supported format
+    # Named corpora besides the default one (`[kb.NAME]` tables; see knowledge_base_config.py)
+    knowledge_bases: tuple[KnowledgeBaseConfig, ...] = ()
 
     def resolved_index_dir(self) -> Path:
         """The index folder: configured, or one per corpus under the user cache dir."""
@@ -97,6 +108,19 @@ class Settings:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         return self.threads or max(1, usable)
 
+    def knowledge_base_names(self) -> list[str]:
+        """Every knowledge base: "default" (the top-level corpus), then the `[kb.NAME]` ones in config order."""
+        return [DEFAULT_KNOWLEDGE_BASE, *(base.name for base in self.knowledge_bases)]
+
+    def for_knowledge_base(self, name: str) -> Settings:
+        """These settings with the corpus and index folder of knowledge base `name`."""
+        if name == DEFAULT_KNOWLEDGE_BASE:
+            return self
+        for base in self.knowledge_bases:
+            if base.name == name:
+                return self.replace(corpus=base.corpus, index_dir=base.index_dir)
+        raise UnknownKnowledgeBaseError(name, self.knowledge_base_names())
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -104,12 +128,13 @@ class Settings:
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build Settings from the config file, the environment and explicit overrides."""
     values: dict[str, tuple[Any, str]] = {}
-    config_path, from_file = _read_config_file(config_file)
+    config_path, from_file, knowledge_bases = _read_config_file(config_file)
     values.update({k: (v, str(config_path)) for k, v in from_file.items()})
     values.update({k: (v, ENV_PREFIX + k.upper()) for k, v in _read_environment().items()})
     flags = {k: (v, "--" + k.replace("_", "-")) for k, v in overrides.items() if v is not None}
     values.update(flags)
-    return Settings(**{k: _check_range(k, _coerce(k, v, src), src) for k, (v, src) in values.items()})
+    checked = {k: _check_range(k, _coerce(k, v, src), src) for k, (v, src) in values.items()}
+    return Settings(**checked, knowledge_bases=knowledge_bases)
 
 
 # The allowed range of each numeric setting (inclusive; None = unbounded). A new int or float
@@ -139,19 +164,21 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "discord_edit_seconds": (0, None),
     "discord_retry_seconds": (0.01, 3600),
     "discord_retry_max_seconds": (0.01, 3600),
+    "add_max_bytes": (1, 64 * 1024 * 1024),  # larger files are skipped by the build (documents.MAX_FILE_BYTES)
 }
 
 
 _TYPES = get_type_hints(Settings)
-_NAMES = {f.name for f in fields(Settings)}
+_NAMES = {f.name for f in fields(Settings)} - {"knowledge_bases"}  # tables, from the config file only
 
 
-def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, Any]]:
+def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, Any], tuple[KnowledgeBaseConfig, ...]]:
+    """The config file's path, its flat settings and its knowledge bases."""
     path = config_file or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     if path is None:
         path = Path(DEFAULT_CONFIG_FILE)
         if not path.is_file():
-            return None, {}
+            return None, {}, ()
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -161,11 +188,11 @@ def _read_config_file(config_file: Path | None) -> tuple[Path | None, dict[str, 
     # Accept both flat keys and a [docbot] table; [discord] keys get the discord_ prefix.
     flat = dict(data.get("docbot", {}))
     flat.update({f"discord_{k}": v for k, v in data.get("discord", {}).items()})
-    flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    flat.update({k: v for k, v in data.items() if not isinstance(v, dict) and k != "kb"})
     unknown = sorted(set(flat) - _NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-    return path, flat
+    return path, flat, read_knowledge_bases(data.get("kb", {}), str(path))
 
 
 def _read_environment() -> dict[str, Any]:
@@ -218,6 +245,12 @@ def _coerce(name: str, value: Any, source: str = "") -> Any:
             if isinstance(value, str):
                 value = [v for v in value.replace(",", " ").split() if v]
             return tuple(int(v) for v in value)
+        if kind == tuple[str, ...]:
+            if isinstance(value, str):
+                value = value.replace(",", " ").split()
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ValueError(value)
+            return tuple(value)
         if kind == Path | None or kind is Path:
             return Path(value).expanduser()
         return str(value)

@@ -19,6 +19,7 @@ from docbot.discord.patches import patch_discord_py
 from docbot.discord.reconnect import Backoff
 from docbot.engine.answer import Engine
 from docbot.engine.llm import LanguageModel, Message
+from docbot.knowledge_bases import KnowledgeBases
 from docbot.settings import Settings
 from tests.conftest import REPO
 from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
@@ -85,17 +86,22 @@ def with_model(engine: Engine, model: LanguageModel) -> Engine:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, engine: Engine, heartbeat_ms: int = 500, token: str = TOKEN, server: FakeDiscord | None = None
+    settings: Settings,
+    engine: Engine | None,
+    heartbeat_ms: int = 500,
+    token: str = TOKEN,
+    knowledge_bases: KnowledgeBases | None = None,
+    server: FakeDiscord | None = None,
 ) -> AsyncIterator[FakeDiscord]:
-    """Start the fake server (or use `server`, left running) and the bot; yield the server once the bot is
-    connected with its commands."""
+    """Start the fake server (or use `server`, left running) and the bot (answering with `engine` alone, or
+    from `knowledge_bases`); yield the server once the bot is connected with its commands."""
     given = server is not None
     server = server or FakeDiscord(heartbeat_ms=heartbeat_ms, token=token)
     if not given:
         await server.start()
     # As run_discord does before it makes the client.
     await patch_discord_py(server.api_base, token, lambda: Backoff.for_settings(settings))
-    client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine)
+    client = DocbotClient(settings.replace(discord_api_base=server.api_base), engine, knowledge_bases)
     task = asyncio.create_task(client.serve(token))
     try:
         await asyncio.wait_for(client.wait_until_ready(), 30)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fake_discord import FakeDiscord, Posted, interaction
+from tests.fake_discord import FakeDiscord, Posted
 
 COMPONENT = 3  # INTERACTION_CREATE type of a button press
 BUTTON = 2  # component type
@@ -31,7 +31,7 @@ async def press(server: FakeDiscord, posted: Posted, emoji: str, user_id: int = 
     """A user presses the `emoji` button under a message the bot posted; returns the interaction token."""
     interaction_id = server.next_id()
     data = {"custom_id": button(posted, emoji)["custom_id"], "component_type": BUTTON}
-    payload = interaction(interaction_id, COMPONENT, data, user_id)
+    payload = server.interaction(interaction_id, COMPONENT, data, user_id, channel_id=posted.channel_id)
     payload["message"] = server.message_data(posted.id)
     await server.dispatch("INTERACTION_CREATE", payload)
     return payload["token"]

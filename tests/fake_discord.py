@@ -1,7 +1,8 @@
 """A small Discord-compatible server on 127.0.0.1: the REST routes and gateway protocol docbot uses.
 
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
-tests can assert on what a user would see. Fault switches: `drop_gateway` (close or cut the websocket;
+tests can assert on what a user would see. Files attached to slash commands are served from
+127.0.0.1 too (fake_attachments.py). Fault switches: `drop_gateway` (close or cut the websocket;
 the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `rate_limit` (answer the next
 message creates/edits with HTTP 429), `refuse` (answer every message write, or typing, in a channel
 with 403 or 500, as when the bot lost Send Messages there), `fail_writes` (answer the next message
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fake_attachments import Attachments
 
 TOKEN = "fake-bot-token"
 BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
@@ -100,10 +103,12 @@ class FakeDiscord:
         self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
         self._transport: Any = None  # the gateway connection's transport, to cut it
         self.posted: dict[int, Posted] = {}
+        self.attachments = Attachments()  # files attached to slash commands (an Upload option), served here
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks, with "interaction_id"
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced commands
         self.typing: list[int] = []  # channel ids
         self.threads: list[dict[str, Any]] = []  # threads the bot started
+        self.user_threads: dict[int, int] = {}  # thread id -> parent channel id, of threads users opened
         self.heartbeats: list[float] = []  # when each heartbeat was received (and acknowledged)
         self.identified = asyncio.Event()
         self._ids = itertools.count(10_000)
@@ -135,6 +140,7 @@ class FakeDiscord:
         app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
         app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
         app.router.add_patch(api + "/webhooks/{app}/{token}/messages/{message}", self._edit_message)
+        self.attachments.add_routes(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -172,17 +178,73 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", data)
         return message_id
 
+    async def open_thread(self, parent_id: int = CHANNEL_ID, name: str = "a thread") -> int:
+        """A user opens a thread in a channel (the bot hears THREAD_CREATE); returns the thread's id."""
+        thread_id = next(self._ids)
+        self.user_threads[thread_id] = parent_id
+        await self.dispatch("THREAD_CREATE", {**_thread(thread_id, parent_id, name, owner_id=1), "newly_created": True})
+        return thread_id
+
     async def slash(
-        self, name: str, options: dict[str, str] | None = None, user_id: int = 1, admin: bool = False, roles=()
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        user_id: int = 1,
+        admin: bool = False,
+        roles=(),
+        channel_id: int = CHANNEL_ID,
     ) -> str:
-        """A user runs a slash command; returns the interaction token."""
+        """A user runs a slash command in a channel or thread, with options (text, true/false, or an attached
+        file: fake_attachments.Upload); returns the interaction token."""
         interaction_id = next(self._ids)
         command: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1}
-        command["options"] = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
+        command.update(self.attachments.command_data(options or {}, f"http://127.0.0.1:{self.port}"))
         if any(c["name"] == name for c in self.commands.get(str(GUILD_ID), [])):
             command["guild_id"] = str(GUILD_ID)
-        await self.dispatch("INTERACTION_CREATE", interaction(interaction_id, 2, command, user_id, admin, roles))
+        await self.dispatch(
+            "INTERACTION_CREATE", self.interaction(interaction_id, 2, command, user_id, admin, roles, channel_id)
+        )
         return f"interaction-token-{interaction_id}"
+
+    def interaction(
+        self,
+        interaction_id: int,
+        kind: int,
+        data: dict[str, Any],
+        user_id: int,
+        admin: bool = False,
+        roles=(),
+        channel_id: int = CHANNEL_ID,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload: `kind` 2 is a slash command, 3 a button press (fake_components.py).
+
+        Its token is "interaction-token-<interaction_id>".
+        """
+        return {
+            "id": str(interaction_id),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "token": f"interaction-token-{interaction_id}",
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(channel_id),
+            "channel": self._channel_payload(channel_id),
+            "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
+            "data": data,
+            "app_permissions": "0",
+            "attachment_size_limit": 8_000_000,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+        }
+
+    def _channel_payload(self, channel_id: int) -> dict[str, Any]:
+        """The channel object of an interaction: a text channel, or a thread users opened."""
+        if channel_id in self.user_threads:
+            return _thread(channel_id, self.user_threads[channel_id], "a thread", owner_id=1)
+        return {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": f"channel-{channel_id}"}
 
     async def wait_until(self, check: Callable[[], Any], timeout: float = 60) -> Any:
         """Wait until `check()` returns something truthy (re-checked on every bot request)."""
@@ -355,10 +417,7 @@ class FakeDiscord:
 
     async def _create_thread(self, request: web.Request) -> web.Response:
         payload = await request.json()
-        thread = {"id": str(next(self._ids)), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID)}
-        metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
-        thread.update(name=payload["name"], owner_id=str(BOT_ID), thread_metadata=metadata)
-        thread.update(message_count=0, member_count=1)
+        thread = _thread(next(self._ids), CHANNEL_ID, payload["name"], owner_id=BOT_ID)
         await self._record(lambda: self.threads.append(thread))
         return _json(thread, status=201)
 
@@ -456,34 +515,6 @@ class FakeDiscord:
         self.identified.set()
 
 
-def interaction(
-    interaction_id: int, kind: int, data: dict[str, Any], user_id: int, admin: bool = False, roles=()
-) -> dict[str, Any]:
-    """An INTERACTION_CREATE payload in the test channel: `kind` 2 is a slash command, 3 a button press.
-
-    Its token is "interaction-token-<interaction_id>".
-    """
-    return {
-        "id": str(interaction_id),
-        "application_id": str(APP_ID),
-        "type": kind,
-        "token": f"interaction-token-{interaction_id}",
-        "version": 1,
-        "guild_id": str(GUILD_ID),
-        "channel_id": str(CHANNEL_ID),
-        "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
-        "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
-        "data": data,
-        "app_permissions": "0",
-        "attachment_size_limit": 8_000_000,
-        "locale": "en-US",
-        "guild_locale": "en-US",
-        "entitlements": [],
-        "authorizing_integration_owners": {"0": str(GUILD_ID)},
-        "context": 0,
-    }
-
-
 def _json(data: Any, status: int = 200) -> web.Response:
     # discord.py parses a body as JSON only if the content type is exactly application/json.
     return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
@@ -525,6 +556,21 @@ def _guild() -> dict[str, Any]:
         "stickers": [],
         "threads": [],
         "joined_at": TIMESTAMP,
+    }
+
+
+def _thread(thread_id: int, parent_id: int, name: str, owner_id: int) -> dict[str, Any]:
+    metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
+    return {
+        "id": str(thread_id),
+        "type": 11,
+        "guild_id": str(GUILD_ID),
+        "parent_id": str(parent_id),
+        "name": name,
+        "owner_id": str(owner_id),
+        "thread_metadata": metadata,
+        "message_count": 0,
+        "member_count": 1,
     }
 
 

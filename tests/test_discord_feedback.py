@@ -9,12 +9,15 @@ import sqlite3
 
 import pytest
 
+from docbot.components import index_corpus
 from docbot.discord.render import BUSY_TEXT, GAPS_UNREADABLE_TEXT
 from docbot.discord.votes import NOT_RECORDED_TEXT
+from docbot.knowledge_bases import KnowledgeBases
 from tests.bot_harness import bot_settings, build_test_engine, finished_followups, finished_replies, running_bot
 from tests.conftest import TINY_DOCS
 from tests.fake_components import buttons, press
-from tests.fake_discord import FakeDiscord
+from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID, FakeDiscord
+from tests.test_discord_knowledge_bases import two_knowledge_bases
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +185,28 @@ def test_gaps_lists_refused_and_thumbs_down_questions_grouped_with_counts_for_ad
     assert "also: “What is the price of a Tesla?”" in lines[tesla + 1]
     assert any("World Cup" in line and "asked 1× (1 refused)" in line for line in lines)
     assert any("domestic cat" in line and "asked 1× (1 👎)" in line for line in lines)
+
+
+def test_gaps_show_only_the_channels_knowledge_base_and_a_thread_its_parents(tmp_path, embedder, llm):
+    settings = two_knowledge_bases(tmp_path)  # animals in #general, ferries in #random
+    for name in settings.knowledge_base_names():
+        index_corpus(settings.for_knowledge_base(name), embedder)
+    bases = KnowledgeBases.load(settings, embedder, llm)
+
+    async def scenario():
+        async with running_bot(settings, None, knowledge_bases=bases) as server:
+            for question, channel in ((REFUSED, CHANNEL_ID), ("How much does a Tesla cost?", OTHER_CHANNEL_ID)):
+                asked = await server.user_says(f"<@900> {question}", channel_id=channel)
+                await server.wait_until(lambda asked=asked: finished_replies(server, asked), timeout=90)
+            thread = await server.open_thread(OTHER_CHANNEL_ID)
+            shown = []
+            for channel in (CHANNEL_ID, thread):
+                token = await server.slash("gaps", admin=True, channel_id=channel)
+                shown.append(await server.wait_until(lambda token=token: finished_followups(server, token), timeout=60))
+            return shown
+
+    in_animals, in_ferries_thread = asyncio.run(scenario())
+    assert "knowledge base `animals`" in in_animals[0].content and "World Cup" in in_animals[0].content
+    assert "Tesla" not in in_animals[0].content
+    assert "knowledge base `ferries`" in in_ferries_thread[0].content and "Tesla" in in_ferries_thread[0].content
+    assert "World Cup" not in in_ferries_thread[0].content

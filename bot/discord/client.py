@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import signal
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -20,9 +21,10 @@ from discord import app_commands
 from discord.utils import MISSING
 
 from docbot.components import make_feedback_store
+from docbot.discord.add_document import allowed_types
 from docbot.discord.answer_queue import AnswerQueue, QueueFullError
 from docbot.discord.commands import add_commands
-from docbot.discord.gate import Gate, question_in
+from docbot.discord.gate import Gate, places_of, question_in
 from docbot.discord.log_redaction import redact_logs
 from docbot.discord.patches import patch_discord_py
 from docbot.discord.reconnect import UNREACHABLE, Backoff, describe, retry_while_unreachable
@@ -36,6 +38,9 @@ from docbot.feedback.gaps import Gap, group_gaps, since
 from docbot.feedback.recorder import FeedbackRecorder
 from docbot.feedback.store import new_answer_id
 from docbot.index.builder import BuildReport
+from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE, knowledge_base_for
+from docbot.knowledge_bases import KnowledgeBases
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -43,6 +48,7 @@ log = logging.getLogger("docbot.discord")
 MAX_CHAIN = 3  # earlier exchanges a reply chain brings into a follow-up question
 REMEMBERED_ANSWERS = 500  # answer messages kept in memory for reply chains
 THREAD_NAME_CHARS = 90  # Discord allows 100
+WATCH_STOP_SECONDS = 5.0  # longest wait, when the bot stops, for the corpus watch to end
 
 
 class DiscordLoginError(DocbotError):
@@ -62,22 +68,34 @@ class ChainLink:
 
 
 class DocbotClient(discord.Client):
-    """The bot: gates events by channel, user and queue, then streams cited answers."""
+    """The bot: gates events by channel, user and queue, then streams cited answers from the channel's
+    knowledge base."""
 
     def __init__(
-        self, settings: Settings, engine: Engine | None = None, feedback: FeedbackRecorder | None = None
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        knowledge_bases: KnowledgeBases | None = None,
+        feedback: FeedbackRecorder | None = None,
     ) -> None:
+        """Give the knowledge bases already loaded, or one engine (the default knowledge base alone), or
+        neither: `serve` then loads every configured knowledge base. `feedback` defaults to the configured
+        database."""
         intents = discord.Intents.default()
         intents.message_content = True  # to read the question in a mention
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.settings = settings
-        self.engine = engine
-        self._owns_engine = False  # an engine given by the caller is theirs to close
+        if knowledge_bases is None and engine is not None:
+            knowledge_bases = KnowledgeBases.of_engine(settings, engine)
+        self.knowledge_bases = knowledge_bases
+        self._owns_models = False  # models given by the caller are theirs to close
         self.queue = AnswerQueue(settings.discord_queue_size)
         self.gate = Gate(settings)
         self.tree = app_commands.CommandTree(self)
         self.last_answers: dict[int, Answer] = {}  # channel id -> last answer there, for /sources
         self._chain: OrderedDict[int, ChainLink] = OrderedDict()  # answer message id -> link
+        self._stop_watching = threading.Event()
+        self._watching: list[threading.Thread] = []
         self.feedback = feedback or FeedbackRecorder(make_feedback_store(settings))
         add_commands(self)
 
@@ -85,14 +103,14 @@ class DocbotClient(discord.Client):
         """Log in (waiting for Discord to be reachable), load the models unless given, then answer until closed."""
         redact_logs(token)
         await retry_while_unreachable(lambda: self._log_in(token), self._backoff())
-        if self.engine is None:
-            from docbot.components import build_engine
-
-            log.info("loading the index and the models")
-            engine = await asyncio.to_thread(build_engine, self.settings)
-            # The embedder and BM25 load on first use: do it now, not in the first user's wait.
-            await asyncio.to_thread(engine.search, "warm up")
-            self.engine, self._owns_engine = engine, True
+        if self.knowledge_bases is None:
+            names = self.settings.knowledge_base_names()
+            log.info("loading the models and %s", "the index" if len(names) == 1 else f"{len(names)} knowledge bases")
+            self.knowledge_bases = await asyncio.to_thread(KnowledgeBases.load, self.settings)
+            self._owns_models = True
+        if self.settings.watch:
+            for live in self.knowledge_bases.enabled():
+                await self._start_watching(live)
         try:
             await self.connect()
         except discord.PrivilegedIntentsRequired:
@@ -129,10 +147,15 @@ class DocbotClient(discord.Client):
         log.info("connected as %s (id %s) to %d server(s)", self.user, self.user and self.user.id, len(self.guilds))
 
     async def close(self) -> None:
+        self._stop_watching.set()
+        for watching in self._watching:
+            # An idle watch stops within a second. A rebuild under way is not waited for: it ends with the
+            # process, and the store's atomic swap leaves the previous index whole.
+            await asyncio.to_thread(watching.join, WATCH_STOP_SECONDS)
         await self.queue.close()
         await self.feedback.close()
-        if self._owns_engine and self.engine:
-            self.engine.close()
+        if self._owns_models and self.knowledge_bases:
+            self.knowledge_bases.close()
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -164,11 +187,14 @@ class DocbotClient(discord.Client):
             log.warning("could not start a thread; answering in the channel", exc_info=True)
             send = self._plain_reply(message)
         async with message.channel.typing():
-            await self.answer(send, question, message.channel.id, parent, kb=self.knowledge_base_for(message.channel))
+            knowledge_base = self.knowledge_base_for(message.channel)
+            await self.answer(send, question, message.channel.id, parent, knowledge_base=knowledge_base)
 
     def knowledge_base_for(self, channel: object) -> str:
-        """The knowledge base a channel answers from (threads: their parent channel's)."""
-        return "default"
+        """The name of the knowledge base that answers in `channel` (a thread: its parent's); "default" when
+        neither the channel nor its server is mapped to one."""
+        channel_ids, guild_id = places_of(channel)
+        return knowledge_base_for(self.settings.knowledge_bases, channel_ids, guild_id)
 
     async def answer(
         self,
@@ -177,15 +203,16 @@ class DocbotClient(discord.Client):
         channel_id: int,
         parent: int | None = None,
         heading: str = "",
-        kb: str = "default",
+        knowledge_base: str = DEFAULT_KNOWLEDGE_BASE,
     ) -> Answer | None:
-        """Stream the answer to `question` into messages made by `send`; every failure gets a short reply.
+        """Stream the answer to `question` from `knowledge_base` into messages made by `send`; every failure
+        gets a short reply.
 
         If Discord refuses the reply itself (no permission in the channel, an outage), that is logged once
         and the bot goes on to the next question.
         """
         try:
-            return await self._stream_answer(send, question, channel_id, parent, heading, kb)
+            return await self._stream_answer(send, question, channel_id, parent, heading, knowledge_base)
         except discord.HTTPException as exc:
             log_refused_reply(exc, channel_id, question)
         except UNREACHABLE as exc:  # for longer than stream.DELIVERY_GIVE_UP_SECONDS
@@ -193,14 +220,19 @@ class DocbotClient(discord.Client):
         return None
 
     async def _stream_answer(
-        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str, kb: str
+        self, send: Send, question: str, channel_id: int, parent: int | None, heading: str, knowledge_base: str
     ) -> Answer | None:
         reply = StreamingReply(send, self.settings.discord_edit_seconds, self._backoff, heading)
         loop = asyncio.get_running_loop()
         history = self._history(parent)
+        try:
+            self._engine(knowledge_base)  # a disabled knowledge base is told at once, without waiting in line
+        except DocbotError as exc:
+            await reply.finish([f"{heading}⚠️ {exc}"])
+            return None
 
         def work() -> Answer:
-            engine = self._engine()
+            engine = self._engine(knowledge_base)
             return engine.answer(
                 question, on_token=lambda piece: loop.call_soon_threadsafe(reply.add_text, piece), history=history
             )
@@ -230,7 +262,7 @@ class DocbotClient(discord.Client):
             return None
         answer_id = new_answer_id()
         # Queued on the feedback thread before anyone can see the buttons, so it is written before any vote.
-        self.feedback.record_answer(answer_record(answer_id, answer, kb, channel_id))
+        self.feedback.record_answer(answer_record(answer_id, answer, knowledge_base, channel_id))
         messages = await reply.finish(render_answer(answer, heading), vote_buttons(answer_id))
         self.last_answers[channel_id] = answer
         self._remember(messages, ChainLink(Exchange(answer.question, answer.text), parent))
@@ -238,31 +270,51 @@ class DocbotClient(discord.Client):
         log.info("answered in %.0f ms: %r", took, question[:80])
         return answer
 
-    async def reindex(self) -> BuildReport:
-        """Rebuild the index on the model's worker thread, then answer from it: no restart, no race."""
-        from docbot.components import index_corpus, open_retriever
+    async def reindex(self, knowledge_base: str = DEFAULT_KNOWLEDGE_BASE) -> BuildReport:
+        """Rebuild one knowledge base's index off the event loop while answers go on, then answer from it:
+        no restart, no gap, the other knowledge bases untouched."""
+        return await asyncio.to_thread(self._knowledge_bases().reindex, knowledge_base)
 
-        engine = self._engine()
+    def live_index(self, knowledge_base: str) -> LiveIndex:
+        """The corpus, index and engine of a knowledge base: what /reindex, /add and the watch change."""
+        return self._knowledge_bases().live(knowledge_base)
 
-        def work() -> BuildReport:
-            report = index_corpus(self.settings, engine.retriever.embedder)
-            engine.retriever = open_retriever(self.settings, engine.retriever.embedder)
-            return report
+    async def _start_watching(self, live: LiveIndex) -> None:
+        """Keep one knowledge base's index current as its files change (`watch = true`), on a thread of its own."""
+        started = asyncio.Event()
+        loop = asyncio.get_running_loop()
 
-        return await self.queue.run(work)
+        def ready() -> None:
+            loop.call_soon_threadsafe(started.set)
 
-    async def gaps(self, kb: str) -> list[Gap] | None:
-        """The recent questions knowledge base `kb` did not answer, grouped; None if the database failed."""
-        questions = await self.feedback.gap_questions(kb, since(self.settings.gaps_days))
+        def watch() -> None:
+            try:
+                live.watch(self._stop_watching, ready)
+            except OSError as exc:  # the corpus folder gone or unwatchable: answers go on, unwatched
+                log.error("cannot watch %s for changes: %s", live.corpus, exc)
+            finally:
+                ready()  # also when the watch could not start, so the bot does not wait for it
+
+        watching = threading.Thread(target=watch, name="docbot-watch", daemon=True)
+        watching.start()
+        self._watching.append(watching)
+        await started.wait()  # a change made once the bot is online is never missed
+
+    async def gaps(self, knowledge_base: str) -> list[Gap] | None:
+        """The recent questions a knowledge base did not answer, grouped; None if the database failed."""
+        embedder = self._engine(knowledge_base).retriever.embedder  # a disabled one is told at once
+        questions = await self.feedback.gap_questions(knowledge_base, since(self.settings.gaps_days))
         if questions is None:
             return None
-        embedder = self._engine().retriever.embedder
         return await self.queue.run(lambda: group_gaps(questions, embedder.embed))  # the embedder's thread
 
-    def _engine(self) -> Engine:
-        if self.engine is None:
+    def _knowledge_bases(self) -> KnowledgeBases:
+        if self.knowledge_bases is None:
             raise DocbotError("the models are still loading: try again in a moment")
-        return self.engine
+        return self.knowledge_bases
+
+    def _engine(self, knowledge_base: str) -> Engine:
+        return self._knowledge_bases().engine(knowledge_base)
 
     def _replied_answer(self, message: discord.Message) -> int | None:
         """The id of the bot's answer this message replies to, if it does."""
@@ -318,6 +370,7 @@ def log_lost_reply(exc: BaseException, channel_id: int | None, question: str) ->
 
 def run_discord(settings: Settings) -> None:
     """Run the bot until SIGINT or SIGTERM; a missing or rejected token raises DiscordLoginError."""
+    allowed_types(settings)  # a wrong add_types is one error line now, not after connecting
     token = settings.discord_token.strip()
     if not token:
         raise DiscordLoginError("no Discord bot token: set DISCORD_TOKEN or [discord] token in the config file")

@@ -1,4 +1,4 @@
-"""docbot's slash commands: /ask, /sources, /reindex, /gaps and /help."""
+"""docbot's slash commands: /ask, /sources, /reindex, /add, /gaps and /help."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.utils import MISSING
 
+from docbot.discord.add_document import add_attachment
 from docbot.discord.answer_queue import QueueFullError
 from docbot.discord.gate import Gate, question_in
 from docbot.discord.render import (
@@ -27,6 +28,7 @@ from docbot.engine.answer import Answer
 from docbot.errors import DocbotError
 from docbot.feedback.gaps import Gap
 from docbot.index.builder import BuildReport
+from docbot.live_index import LiveIndex
 from docbot.settings import Settings
 
 log = logging.getLogger("docbot.discord")
@@ -41,6 +43,8 @@ class CommandHost(Protocol):
     tree: app_commands.CommandTree[Any]
     last_answers: dict[int, Answer]
 
+    def knowledge_base_for(self, channel: object) -> str: ...
+
     async def answer(
         self,
         send: Send,
@@ -48,14 +52,14 @@ class CommandHost(Protocol):
         channel_id: int,
         parent: int | None = None,
         heading: str = "",
-        kb: str = "default",
+        knowledge_base: str = ...,
     ) -> Answer | None: ...
 
-    async def reindex(self) -> BuildReport: ...
+    async def reindex(self, knowledge_base: str = ...) -> BuildReport: ...
 
-    async def gaps(self, kb: str) -> list[Gap] | None: ...
+    def live_index(self, knowledge_base: str) -> LiveIndex: ...
 
-    def knowledge_base_for(self, channel: object) -> str: ...
+    async def gaps(self, knowledge_base: str) -> list[Gap] | None: ...
 
 
 def add_commands(client: CommandHost) -> None:
@@ -78,8 +82,9 @@ def add_commands(client: CommandHost) -> None:
         async def send(text: str, view: discord.ui.View = MISSING) -> discord.WebhookMessage:
             return await interaction.followup.send(text, wait=True, allowed_mentions=NO_PINGS, view=view)
 
-        kb = client.knowledge_base_for(interaction.channel)
-        await client.answer(send, question, interaction.channel_id or 0, heading=render_question(question), kb=kb)
+        knowledge_base = client.knowledge_base_for(interaction.channel)
+        heading = render_question(question)
+        await client.answer(send, question, interaction.channel_id or 0, heading=heading, knowledge_base=knowledge_base)
 
     @tree.command(name="sources", description="Show the passages behind the last answer in this channel")
     async def sources(interaction: discord.Interaction) -> None:
@@ -91,34 +96,49 @@ def add_commands(client: CommandHost) -> None:
 
     @tree.command(name="reindex", description="Re-read the documents and answer from the new index (admins)")
     async def reindex(interaction: discord.Interaction) -> None:
-        if not await _admins_only(interaction, client.settings.discord_admin_role, "re-index the documents"):
+        if not await _moderator(interaction, client.settings.discord_admin_role, "re-index or add documents"):
             return
         await interaction.response.defer(thinking=True)
+        knowledge_base = client.knowledge_base_for(interaction.channel)
         try:
-            report = await client.reindex()
-        except QueueFullError:
-            text = BUSY_TEXT
+            report = await client.reindex(knowledge_base)
         except DocbotError as exc:
             text = f"⚠️ Re-indexing failed: {exc}"
         else:
-            text = render_reindexed(report.summary())
-            log.info("re-indexed by %s: %s", interaction.user.id, report.summary())
+            named = knowledge_base if len(client.settings.knowledge_base_names()) > 1 else ""
+            text = render_reindexed(report, named)
+            log.info("knowledge base %s re-indexed by %s: %s", knowledge_base, interaction.user.id, report.summary())
+        await interaction.followup.send(text, allowed_mentions=NO_PINGS)
+
+    @tree.command(name="add", description="Add the attached document to the ones I answer from (admins)")
+    @app_commands.describe(file="A document to add", replace="Replace a document of the same name")
+    async def add(interaction: discord.Interaction, file: discord.Attachment, replace: bool = False) -> None:
+        if not await _moderator(interaction, client.settings.discord_admin_role, "re-index or add documents"):
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            live = client.live_index(client.knowledge_base_for(interaction.channel))
+        except DocbotError as exc:  # the channel's knowledge base is disabled, or the models still load
+            text = f"⚠️ {exc}"
+        else:
+            text = await add_attachment(live, file, replace, client.settings)
         await interaction.followup.send(text, allowed_mentions=NO_PINGS)
 
     @tree.command(name="gaps", description="The recent questions the documents did not answer (admins)")
     async def gaps(interaction: discord.Interaction) -> None:
-        if not await _admins_only(interaction, client.settings.discord_admin_role, "see the gaps"):
+        if not await _moderator(interaction, client.settings.discord_admin_role, "see the gaps"):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        kb = client.knowledge_base_for(interaction.channel)
+        knowledge_base = client.knowledge_base_for(interaction.channel)
         try:
-            found = await client.gaps(kb)
+            found = await client.gaps(knowledge_base)
         except QueueFullError:
             pieces = [BUSY_TEXT]
-        except DocbotError as exc:  # the models still loading
+        except DocbotError as exc:  # the channel's knowledge base is disabled, or the models still load
             pieces = [f"⚠️ {exc}"]
         else:
-            pieces = [GAPS_UNREADABLE_TEXT] if found is None else render_gaps(found, kb, client.settings.gaps_days)
+            days = client.settings.gaps_days
+            pieces = [GAPS_UNREADABLE_TEXT] if found is None else render_gaps(found, knowledge_base, days)
         for piece in pieces:
             await interaction.followup.send(piece, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -135,17 +155,18 @@ def add_commands(client: CommandHost) -> None:
             await _tell(interaction, ERROR_TEXT)
 
 
-async def _admins_only(interaction: discord.Interaction, admin_role: str, action: str) -> bool:
-    """Whether the user is an admin; if not, they are told who may `action`."""
-    if _is_admin(interaction, admin_role):
+async def _moderator(interaction: discord.Interaction, admin_role: str, action: str) -> bool:
+    """Whether the user may change the documents or see the gaps; if not, they are told who may `action`."""
+    if _may_reindex(interaction, admin_role):
         return True
     role = f" or the {admin_role} role" if admin_role else ""
     await _tell(interaction, NOT_ADMIN_TEXT.format(role=role, action=action))
     return False
 
 
-def _is_admin(interaction: discord.Interaction, admin_role: str) -> bool:
-    """Members with Manage Server, or the configured role (by name or id), may rebuild the index and see gaps."""
+def _may_reindex(interaction: discord.Interaction, admin_role: str) -> bool:
+    """Members with Manage Server, or the configured role (by name or id), may rebuild the index, add to it
+    and see the gaps."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         return False  # not in a server (a DM)

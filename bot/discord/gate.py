@@ -23,6 +23,14 @@ def question_in(text: str) -> str:
         return ""  # the caller shows the Discord help, not the engine's command-line hint
 
 
+def places_of(channel: object) -> tuple[tuple[int, ...], int | None]:
+    """The ids a channel counts as (its own and, for a thread, its parent's) and its server's id (None in a DM)."""
+    ids = (getattr(channel, "id", None), getattr(channel, "parent_id", None))
+    guild = getattr(channel, "guild", None)
+    guild_id = guild.id if guild is not None else getattr(channel, "guild_id", None)
+    return tuple(i for i in ids if i is not None), guild_id
+
+
 class Gate:
     """Decides where the bot answers and whose question it takes now."""
 
@@ -39,8 +47,8 @@ class Gate:
             return False
         if not self.settings.discord_channel_ids:
             return True
-        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}  # a thread counts as its channel
-        return bool(ids & set(self.settings.discord_channel_ids))
+        channel_ids, _ = places_of(channel)
+        return bool(set(channel_ids) & set(self.settings.discord_channel_ids))
 
     def turn_away(self, question: str, user_id: int) -> str | None:
         """The reply for a question not taken (the help when it is empty, or the cooldown); None takes it."""

@@ -11,12 +11,15 @@ from discord.utils import escape_markdown
 from docbot.engine.answer import Answer
 from docbot.engine.answer_text import CITATION
 from docbot.feedback.gaps import Gap
+from docbot.index.builder import BuildReport
 from docbot.index.search import Passage
 
 MESSAGE_LIMIT = 2000  # Discord's limit for one message's content
 STREAM_CURSOR = " ▌"
 SNIPPET_CHARS = 280  # passage text shown per source by /sources
 QUOTE_CHARS = 300  # question text quoted above a /ask answer
+CHANGES_LISTED = 10  # documents named per kind of change after /reindex
+CHANGES_CHARS = 450  # and at most this much of their names, so the reply stays one message
 # Break points, best first: paragraph, line, sentence end, any space. None may sit right before a
 # citation, so "[n]" always stays in the message of the sentence it supports.
 _BREAKS = (r"\n\n", r"\n", r"(?<=[.!?])[ \t]+", r"\s+")
@@ -27,7 +30,7 @@ HELP_TEXT = (
     "• Mention me with a question, e.g. `@docbot who leads Meta?`; reply to my answer to ask a follow-up.\n"
     "• `/ask question:` does the same without a mention.\n"
     "• `/sources` shows the passages behind the last answer in this channel.\n"
-    "• `/reindex` re-reads the documents (admins only).\n"
+    "• `/reindex` re-reads the documents; `/add` with a file attached adds one (admins only).\n"
     "• 👍 / 👎 under an answer tell the documents' authors how it did; `/gaps` lists what went unanswered (admins).\n"
     "Answers come from a small local model: check the cited passages before relying on them."
 )
@@ -119,13 +122,22 @@ def render_sources(passages: Sequence[Passage]) -> list[str]:
     return split_message("\n\n".join(blocks))
 
 
-def render_reindexed(summary: str) -> str:
-    return f"📚 Documents re-indexed: {summary}. New questions use the new index."
+def render_reindexed(report: BuildReport, knowledge_base: str = "") -> str:
+    """/reindex's reply: the build's summary, then the documents added, changed and removed, by name."""
+    of = f" of `{knowledge_base}`" if knowledge_base else ""
+    lines = [f"📚 Documents{of} re-indexed: {report.summary()}. New questions use the new index."]
+    for change, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        if names:
+            listed = ", ".join(names[:CHANGES_LISTED]) + (
+                f" and {len(names) - CHANGES_LISTED} more" if len(names) > CHANGES_LISTED else ""
+            )
+            lines.append(f"-# {change}: {escape_markdown(textwrap.shorten(listed, CHANGES_CHARS, placeholder=' …'))}")
+    return "\n".join(lines)
 
 
-def render_gaps(gaps: Sequence[Gap], kb: str, days: int) -> list[str]:
+def render_gaps(gaps: Sequence[Gap], knowledge_base: str, days: int) -> list[str]:
     """/gaps: the most asked unanswered questions with their counts, each with a few other wordings."""
-    where = f"knowledge base `{escape_markdown(kb)}`, last {days} days"
+    where = f"knowledge base `{escape_markdown(knowledge_base)}`, last {days} days"
     title = f"**Questions the documents did not answer** ({where})"
     if not gaps:
         return [f"{title}\nNone: every recent question got an answer and no 👎."]

@@ -76,6 +76,14 @@ class Engine:
         """Release the language model (an HTTP connection, or llama.cpp's memory)."""
         self.llm.close()
 
+    def use_retriever(self, retriever: Retriever) -> None:
+        """Answer from `retriever` from the next question on (a rebuilt index, swapped in live).
+
+        One assignment, so the swap is atomic: each question takes the retriever once, at its start,
+        and an answer in flight finishes on the index it began with.
+        """
+        self.retriever = retriever
+
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """Retrieval only: the ranked passages for a question."""
         return self.retriever.search(clean_question(question), k or self.options.top_k)
@@ -89,15 +97,16 @@ class Engine:
     ) -> Answer:
         """Answer `question` from the documents; `on_token` sees the model's text as it streams."""
         started = time.perf_counter()
+        retriever = self.retriever  # once: an index swapped in meanwhile serves the next question
         question = clean_question(question)
         query = retrieval_query(question, history)
-        passages = self.retriever.search(query, k or self.options.top_k)
+        passages = retriever.search(query, k or self.options.top_k)
         retrieved = time.perf_counter()
         timings = {"retrieve_ms": (retrieved - started) * 1000, "generate_ms": 0.0}
-        evidence = rank_evidence(query, passages, self.retriever.embedder)
+        embedder = retriever.embedder
+        evidence = rank_evidence(query, passages, embedder)
         shape = question_shape(question)
         names = " ".join(sorted(shape.topic))
-        embedder = self.retriever.embedder
         # The cheap checks first: finding support may embed sentences again.
         refused = self.refusal.before_generation(query, passages, evidence)
         supporting = (

@@ -114,10 +114,14 @@ def _progress_bar(console: Console) -> tuple[AbstractContextManager[object], Bui
     return progress, events
 
 
-def print_build_report(report: BuildReport, index_dir: Path) -> None:
-    """The build's one-line summary on standard error; file types and the folder are shown as they are."""
+def print_build_report(report: BuildReport, index_dir: Path, knowledge_base: str = "") -> None:
+    """The build's one-line summary on standard error (after the knowledge base's name, when given); file
+    types and the folder are shown as they are."""
     state = "index updated" if report.written else "index already up to date"
-    err.print(f"{state}: {markup_safe(report.summary())}  [dim]({markup_safe(str(index_dir))})[/dim]", soft_wrap=True)
+    name = f"{knowledge_base}: " if knowledge_base else ""
+    err.print(
+        f"{name}{state}: {markup_safe(report.summary())}  [dim]({markup_safe(str(index_dir))})[/dim]", soft_wrap=True
+    )
 
 
 @contextmanager
