@@ -224,9 +224,8 @@ class IndexStore:
         path = self.root / f".vectors-{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}"
         try:
             with path.open("wb") as handle:
-                if count and hasattr(
-                    os, "posix_fallocate"
-                ):  # reserved now: a full disk is ENOSPC here, not a crash on a mapped page
+                # Reserved now: a full disk is ENOSPC here, not a crash when a mapped page is written.
+                if count and hasattr(os, "posix_fallocate"):
                     os.posix_fallocate(handle.fileno(), 0, count * dimension * 4)
             vectors = np.memmap(path, np.float32, "r+", shape=(count, dimension)) if count else None
         except OSError as exc:
