@@ -181,10 +181,14 @@ def bench_contention(work: Path, n_answer: int) -> dict[str, float]:
     engine = build_engine(settings, open_retriever(settings, embedder), load_llm(settings))
     asked = questions(n_answer)
     engine.answer(asked[0])
+    idle_cpu = cpu_seconds()
     idle = time_answers(engine, asked)[1]
+    idle_cpu = cpu_seconds() - idle_cpu
     busy = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
     try:
+        yes_cpu = cpu_seconds()
         beside_yes = time_answers(engine, asked)[1]
+        yes_cpu = cpu_seconds() - yes_cpu
     finally:
         busy.kill()
         busy.wait()
@@ -195,9 +199,18 @@ def bench_contention(work: Path, n_answer: int) -> dict[str, float]:
         "answer_beside_yes_p50_ms": yes_p50,
         "answer_during_build_p50_ms": build_p50,
         "answer_beside_yes_vs_idle": yes_p50 / idle_p50,
+        # CPU this process spent per answer: threads spinning for a core they do not get show here.
+        "answer_idle_cpu_ms": 1000 * idle_cpu / len(asked),
+        "answer_beside_yes_cpu_ms": 1000 * yes_cpu / len(asked),
         "answer_during_build_vs_idle": build_p50 / idle_p50,
         "build_chunks_per_s_while_answering": build_rate,
     }
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def answers_during_build(work: Path, settings, engine, asked: list[str]) -> tuple[list[float], float]:
