@@ -119,7 +119,9 @@ def _quantized(model: SentenceTransformer) -> SentenceTransformer:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
-        return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+        copied = copy.deepcopy(model)  # the float32 model goes on embedding questions
+        linear_layers = {torch.nn.Linear: per_channel_dynamic_qconfig}
+        return quantize_dynamic(copied, linear_layers, dtype=torch.qint8, inplace=True)
 
 
 def _lower_priority(nice: int) -> None:
