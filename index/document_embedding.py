@@ -119,7 +119,10 @@ def _quantized(model: SentenceTransformer) -> SentenceTransformer:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
-        copied = copy.deepcopy(model)  # the float32 model goes on embedding questions
+        # The copy shares every float32 tensor with `model` (which goes on embedding questions):
+        # quantizing swaps the copy's Linear modules for new int8 ones and changes no tensor.
+        shared = {id(tensor): tensor for tensor in [*model.parameters(), *model.buffers()]}
+        copied = copy.deepcopy(model, shared)
         linear_layers = {torch.nn.Linear: per_channel_dynamic_qconfig}
         return quantize_dynamic(copied, linear_layers, dtype=torch.qint8, inplace=True)
 
