@@ -67,3 +67,14 @@ def test_the_embedding_thread_runs_at_lower_priority_and_the_caller_keeps_its_ow
 
     assert seen and set(seen) == {min(19, own + 7)}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+def test_a_build_leaves_no_scratch_vectors_behind(tiny_corpus, tmp_path, embedder):
+    store = store_at(tmp_path / "index")
+    build_index(tiny_corpus, store, embedder, CHUNKING)
+    (tiny_corpus / "space.md").write_text("# Mars\n\nMars has two moons, Phobos and Deimos.\n")
+
+    build_index(tiny_corpus, store, embedder, CHUNKING)
+
+    left = sorted(entry.name for entry in store.root.iterdir() if not entry.name.startswith("gen-"))
+    assert left == [".lock", "CURRENT"]
