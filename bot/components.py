@@ -12,6 +12,7 @@ from docbot.errors import ConfigError
 from docbot.feedback.store import FeedbackStore
 from docbot.index.builder import BuildEvents, BuildReport, build_index
 from docbot.index.chunking import ChunkingParams
+from docbot.index.document_embedding import DocumentEmbedding
 from docbot.index.embedder import Embedder
 from docbot.index.search import Retriever
 from docbot.index.store import IndexStore
@@ -47,7 +48,9 @@ def index_corpus(
     settings: Settings, embedder: Embedder, rebuild: bool = False, events: BuildEvents | None = None
 ) -> BuildReport:
     """Build or refresh the configured corpus's index."""
-    return build_index(settings.corpus, make_store(settings), embedder, chunking_params(settings), rebuild, events)
+    embedding = DocumentEmbedding(int8=settings.index_int8, nice=settings.build_nice)
+    store = make_store(settings)
+    return build_index(settings.corpus, store, embedder, chunking_params(settings), rebuild, events, embedding)
 
 
 def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:

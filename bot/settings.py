@@ -56,6 +56,8 @@ class Settings:
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
+    index_int8: bool = True  # documents embedded with int8 weights: ~2x faster builds, same context hit
+    build_nice: int = 10  # niceness added to a build's embedding thread, so answers meanwhile go first (0 = off)
     approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF; see store.py)
     progress_seconds: float = 15.0  # builds log a progress line this often when stderr is not a terminal
     feedback_db: Path | None = None  # answers and 👍/👎 votes (SQLite); None: feedback.sqlite3 in the user data dir
@@ -155,6 +157,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "chunk_chars": (100, 1000),
     "chunk_overlap_sentences": (0, 5),
     "embed_batch_size": (1, 1024),
+    "build_nice": (0, 19),
     "approximate_above": (1000, None),
     "progress_seconds": (0, 3600),
     "gaps_days": (1, 3650),

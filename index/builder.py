@@ -11,6 +11,7 @@ import numpy as np
 
 from docbot.index.chunking import Chunk, ChunkingParams, chunk_paragraphs
 from docbot.index.corpus import CorpusFile, count_kinds, find_corpus_files
+from docbot.index.document_embedding import DocumentEmbedding, embed_chunks
 from docbot.index.documents import file_sha256, read_paragraphs, supported_formats
 from docbot.index.embedder import Embedder
 from docbot.index.errors import EmptyCorpusError, IndexCorruptError
@@ -69,15 +70,17 @@ def build_index(
     chunking: ChunkingParams,
     rebuild: bool = False,
     events: BuildEvents | None = None,
+    embedding: DocumentEmbedding | None = None,
 ) -> BuildReport:
     """Index `corpus` into `store`, reusing the vectors of files whose content is unchanged."""
     events = events or BuildEvents()
+    embedding = embedding or DocumentEmbedding()
     started = time.perf_counter()
     report = BuildReport()
     listing = find_corpus_files(corpus)
     with store.lock():
         store.remove_leftovers()
-        previous = None if rebuild else _reusable(store, embedder, chunking, events)
+        previous = None if rebuild else _reusable(store, embedder, chunking, embedding, events)
         old_files = previous.manifest.files if previous else {}
         files = listing.files
         report.ignored = listing.ignored
@@ -123,9 +126,17 @@ def build_index(
             report.chunks = previous.manifest.chunk_count
         else:
             store.check_writable()  # before minutes of embedding, not after
-            chunks, embeddings = _embed_new(kept, embedder, events, report)
-            manifest = Manifest(embedder.name, embeddings.shape[1], chunking.as_dict(), entries)
-            store.write(manifest, chunks, embeddings)
+            chunks = [chunk for _, file_chunks, _ in kept for chunk in file_chunks]
+            fresh = [chunk for _, file_chunks, vectors in kept if vectors is None for chunk in file_chunks]
+            # A removal alone needs no model at all: the previous index knows the dimension.
+            dimension = embedder.dimension if fresh or not previous else previous.manifest.dimension
+            with store.vector_scratch(len(chunks), dimension) as embeddings:
+                _fill_vectors(embeddings, kept, fresh, embedder, embedding, events)
+                manifest = Manifest(
+                    embedder.name, dimension, chunking.as_dict(), entries, embedding_precision=embedding.precision
+                )
+                store.write(manifest, chunks, embeddings)
+            report.embedded = len(fresh)
             report.chunks = len(chunks)
             report.written = True
     report.seconds = time.perf_counter() - started
@@ -133,7 +144,7 @@ def build_index(
 
 
 def _reusable(
-    store: IndexStore, embedder: Embedder, chunking: ChunkingParams, events: BuildEvents
+    store: IndexStore, embedder: Embedder, chunking: ChunkingParams, embedding: DocumentEmbedding, events: BuildEvents
 ) -> StoredIndex | None:
     """The live index if its vectors can be reused by this build, else None (full build)."""
     if not store.exists():
@@ -148,6 +159,7 @@ def _reusable(
         manifest.embedder != embedder.name
         or manifest.chunking != chunking.as_dict()
         or manifest.format_version != FORMAT_VERSION
+        or manifest.embedding_precision != embedding.precision
     ):
         events.on_warning("embedder or chunking settings changed: re-embedding everything")
         return None
@@ -173,27 +185,35 @@ def _skip(report: BuildReport, events: BuildEvents, relpath: str, reason: str) -
     events.on_warning(f"skipped {relpath}: {reason}")
 
 
-def _embed_new(
+def _fill_vectors(
+    embeddings: np.ndarray,
     kept: list[tuple[str, list[Chunk], np.ndarray | None]],
+    fresh: list[Chunk],
     embedder: Embedder,
+    embedding: DocumentEmbedding,
     events: BuildEvents,
-    report: BuildReport,
-) -> tuple[list[Chunk], np.ndarray]:
-    """Embed the chunks without vectors and stitch everything together in corpus order."""
-    todo = [chunk for _, chunks, vectors in kept if vectors is None for chunk in chunks]
-    fresh = None
-    if todo:  # a removal alone needs no model at all
-        events.on_embed_start(len(todo))
-        fresh = embedder.embed([chunk.embedding_text() for chunk in todo], events.on_embed_progress)
-    report.embedded = len(todo)
-    all_chunks: list[Chunk] = []
-    blocks: list[np.ndarray] = []
-    cursor = 0
+) -> None:
+    """Write every chunk's vector into `embeddings` (rows in corpus order), embedding the new ones.
+
+    New vectors go to their rows batch by batch, so no second copy of the corpus's vectors is
+    ever held: `embeddings` lives on disk (IndexStore.vector_scratch).
+    """
+    rows = np.zeros(len(fresh), dtype=np.int64)  # fresh chunk i belongs in row rows[i]
+    cursor = fresh_cursor = 0
     for _, chunks, vectors in kept:
         if vectors is None:
-            assert fresh is not None
-            vectors = fresh[cursor : cursor + len(chunks)]
-            cursor += len(chunks)
-        all_chunks.extend(chunks)
-        blocks.append(vectors)
-    return all_chunks, np.concatenate(blocks).astype(np.float32)
+            rows[fresh_cursor : fresh_cursor + len(chunks)] = np.arange(cursor, cursor + len(chunks))
+            fresh_cursor += len(chunks)
+        else:
+            embeddings[cursor : cursor + len(chunks)] = vectors
+        cursor += len(chunks)
+    if not fresh:
+        return
+    events.on_embed_start(len(fresh))
+
+    def store_batch(positions: list[int], vectors: np.ndarray) -> None:
+        embeddings[rows[positions]] = vectors
+        embedder.embedded_count += len(positions)
+        events.on_embed_progress(len(positions))
+
+    embed_chunks(embedder, fresh, embedding, store_batch)

@@ -65,7 +65,7 @@ class Embedder:
     def embed(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors for `texts`, in order; `on_progress(n)` after each batch of n texts."""
         model = self.model  # loaded first: torch must start with the environment _load sets
-        with _torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
+        with torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
             return self._embed(model, texts, on_progress)
 
     def _embed(
@@ -98,7 +98,7 @@ class Embedder:
     def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Cosine similarity of `query` with each text, in one batch (not counted as indexing)."""
         model = self.model
-        with _torch_threads(self.threads):
+        with torch_threads(self.threads):
             vectors = model.encode(
                 [query, *texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
             )
@@ -106,7 +106,7 @@ class Embedder:
 
 
 @contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
+def torch_threads(threads: int) -> Iterator[None]:
     """Run torch with `threads` intra-op threads (0 = leave as is), then restore."""
     if not threads:
         yield

@@ -79,6 +79,7 @@ class Manifest:
     index_type: str = "flat"
     built_at: float = 0.0
     format_version: int = FORMAT_VERSION
+    embedding_precision: str = "float32"  # of the documents' vectors (document_embedding.py); questions: float32
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -215,6 +216,26 @@ class IndexStore:
         # The previous generation stays one more round for readers that are loading it right now.
         self._remove_stale(keep={generation, previous})
         return self.root / generation
+
+    @contextmanager
+    def vector_scratch(self, count: int, dimension: int) -> Iterator[np.ndarray]:
+        """A (count, dimension) float32 array on disk in the index folder, for a build to fill
+        batch by batch and hand to write(); removed afterwards (a killed build's by the next)."""
+        path = self.root / f".vectors-{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}"
+        try:
+            with path.open("wb") as handle:
+                # Reserved now: a full disk is ENOSPC here, not a crash when a mapped page is written.
+                if count and hasattr(os, "posix_fallocate"):
+                    os.posix_fallocate(handle.fileno(), 0, count * dimension * 4)
+            vectors = np.memmap(path, np.float32, "r+", shape=(count, dimension)) if count else None
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise self._write_error(exc) from None
+        try:
+            yield vectors if vectors is not None else np.zeros((0, dimension), np.float32)
+        finally:
+            del vectors
+            path.unlink(missing_ok=True)
 
     def build_vectors(self, embeddings: np.ndarray) -> Any:
         """An exact inner-product index for small stores, IVF above `approximate_above`."""

@@ -1,6 +1,6 @@
 """Measure docbot's speed: index builds, warm retrieval and answers, cold commands, vector search.
 
-    python scripts/bench.py [--json] [--quick] [--skip-1m]
+    python scripts/bench.py [--json] [--quick] [--skip-1m] [--large-corpus FOLDER]
 
 Prints one table (or JSON). Every latency is a median (p50) or p95 over several runs, because
 the machine may be shared; run it twice when comparing.
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# As docbot.cli does before any OpenMP library loads: without it llama.cpp's threads spin and
+# answers beside a busy process measure many times slower than the bot's.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 BENCH = REPO / "bench"  # the SQuAD 2.0 sample shipped in the repository
 SEED = 1234
@@ -63,7 +67,9 @@ def bench_index(work: Path, runs: int) -> dict[str, float]:
 
     corpus = work / "corpus"
     shutil.copytree(BENCH / "corpus", corpus)
-    settings = Settings(corpus=corpus, index_dir=work / "index")
+    # The embedding's own speed: a niced build (build_nice) only slows when something else wants
+    # the cores, and on a shared machine that would measure the neighbours (see bench_contention).
+    settings = Settings(corpus=corpus, index_dir=work / "index", build_nice=0)
     embedder = make_embedder(settings)
     load_s = timed(lambda: embedder.embed(["warm up"]))
     builds = [index_corpus(settings, embedder, rebuild=True) for _ in range(runs)]
@@ -169,6 +175,98 @@ def bench_sweep(work: Path, n_answer: int) -> dict[str, float]:
     return results
 
 
+def bench_contention(work: Path, n_answer: int) -> dict[str, float]:
+    """Warm answer latency idle, beside a busy core (`yes`), and while this process builds an index,
+    as the Discord bot does on /reindex or in watch mode (the same embedder, another thread)."""
+    from docbot.components import build_engine, load_llm, make_embedder, open_retriever
+    from docbot.settings import load_settings
+
+    settings = load_settings(None, corpus=work / "corpus", index_dir=work / "index")
+    embedder = make_embedder(settings)
+    engine = build_engine(settings, open_retriever(settings, embedder), load_llm(settings))
+    asked = questions(n_answer)
+    engine.answer(asked[0])
+    idle_cpu = cpu_seconds()
+    idle = time_answers(engine, asked)[1]
+    idle_cpu = cpu_seconds() - idle_cpu
+    busy = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
+    try:
+        yes_cpu = cpu_seconds()
+        beside_yes = time_answers(engine, asked)[1]
+        yes_cpu = cpu_seconds() - yes_cpu
+    finally:
+        busy.kill()
+        busy.wait()
+    during_build, build_rate = answers_during_build(work, settings, engine, asked)
+    idle_p50, yes_p50, build_p50 = (percentile(values, 50) for values in (idle, beside_yes, during_build))
+    return {
+        "answer_idle_p50_ms": idle_p50,
+        "answer_beside_yes_p50_ms": yes_p50,
+        "answer_during_build_p50_ms": build_p50,
+        "answer_beside_yes_vs_idle": yes_p50 / idle_p50,
+        # CPU this process spent per answer: threads spinning for a core they do not get show here.
+        "answer_idle_cpu_ms": 1000 * idle_cpu / len(asked),
+        "answer_beside_yes_cpu_ms": 1000 * yes_cpu / len(asked),
+        "answer_during_build_vs_idle": build_p50 / idle_p50,
+        "build_chunks_per_s_while_answering": build_rate,
+    }
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def answers_during_build(work: Path, settings, engine, asked: list[str]) -> tuple[list[float], float]:
+    """Answer milliseconds while another thread rebuilds a copy of the corpus over and over; and
+    that build's chunks per second meanwhile."""
+    from docbot.components import index_corpus
+    from docbot.index.builder import BuildEvents
+
+    build_settings = settings.replace(corpus=work / "corpus-copy", index_dir=work / "index-copy")
+    shutil.copytree(settings.corpus, build_settings.corpus)
+    stop, embedding = threading.Event(), threading.Event()
+    embedded: list[int] = []
+    events = BuildEvents(on_embed_start=lambda total: embedding.set(), on_embed_progress=embedded.append)
+
+    def rebuild() -> None:
+        while not stop.is_set():
+            index_corpus(build_settings, engine.retriever.embedder, rebuild=True, events=events)
+
+    builder = threading.Thread(target=rebuild, name="bench-build")
+    builder.start()
+    try:
+        embedding.wait()
+        started, before = time.perf_counter(), sum(embedded)
+        total = time_answers(engine, asked)[1]
+        rate = (sum(embedded) - before) / (time.perf_counter() - started)
+    finally:
+        stop.set()
+        builder.join()
+    return total, rate
+
+
+def bench_large_build(folder: Path) -> dict[str, float]:
+    """`docbot index --rebuild` of `folder` in a fresh process: wall time, chunks/s, peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="docbot-bench-large-") as index_dir:
+        args = ["index", "--corpus", str(folder), "--index-dir", index_dir, "--rebuild"]
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "docbot", *args], cwd=REPO, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            assert process.stderr is not None
+            raise SystemExit(f"`docbot {' '.join(args)}` failed: {process.stderr.read().decode()[-500:]}")
+        manifest = json.loads(next(Path(index_dir).glob("gen-*/manifest.json")).read_text(encoding="utf-8"))
+    return {
+        "large_build_chunks": manifest["chunk_count"],
+        "large_build_s": wall,
+        "large_build_chunks_per_s": manifest["chunk_count"] / wall,
+        "large_build_peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
 def run_cli(args: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and stdout of one `python -m bot ...` process."""
     started = time.perf_counter()
@@ -265,21 +363,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs and questions")
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-vector search (takes minutes)")
     parser.add_argument("--sweep", action="store_true", help="also time answers over prompt_chars x max_answer_tokens")
-    parser.add_argument("--only", choices=["index", "warm", "cold", "search"], action="append", help="run only parts")
+    parser.add_argument(
+        "--only", choices=["index", "warm", "contention", "cold", "search"], action="append", help="run only parts"
+    )
+    parser.add_argument("--large-corpus", type=Path, help="also time `docbot index` of this folder, with peak RSS")
     args = parser.parse_args()
-    parts = args.only or ["index", "warm", "cold", "search"]
+    parts = args.only or ["index", "warm", "contention", "cold", "search"]
     runs = 2 if args.quick else 3
     results: dict[str, object] = {"cpu_count": os.cpu_count() or 0, "load_avg_1m_at_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="docbot-bench-") as folder:
         work = Path(folder)
-        if args.sweep or {"index", "warm", "cold"} & set(parts):
+        if args.sweep or {"index", "warm", "contention", "cold"} & set(parts):
             results.update(bench_index(work, runs))
         if "warm" in parts:
             results.update(bench_warm(work, 20 if args.quick else 50, 8 if args.quick else 20))
+        if "contention" in parts:
+            results.update(bench_contention(work, 8 if args.quick else 16))
         if "cold" in parts:
             results.update(bench_cold(work, runs))
         if args.sweep:
             results.update(bench_sweep(work, 8 if args.quick else 16))
+    if args.large_corpus:
+        results.update(bench_large_build(args.large_corpus))
     if "search" in parts:
         for count in (100_000,) if args.skip_1m else (100_000, 1_000_000):
             label = f"{count // 1000}k" if count < 1_000_000 else f"{count // 1_000_000}M"

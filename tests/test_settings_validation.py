@@ -16,6 +16,8 @@ BAD = [
     ("chunk_chars", -5),
     ("chunk_overlap_sentences", 6),
     ("embed_batch_size", 0),
+    ("build_nice", -1),
+    ("build_nice", 20),
     ("threads", -1),
     ("context_size", 16),
     ("max_answer_chars", 0),

@@ -1,0 +1,80 @@
+"""How a build embeds documents: int8 weights that find what float32 finds, on a thread that
+yields to answers, and a change of precision re-embeds everything."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from docbot.index.builder import BuildEvents, build_index
+from docbot.index.document_embedding import DocumentEmbedding
+from docbot.index.search import Retriever
+from tests.conftest import CHUNKING, store_at
+
+QUESTIONS = [
+    "Which volcano is the tallest in the solar system?",
+    "How many moons does Mars have?",
+    "What do owls eat?",
+    "How long do cats sleep?",
+    "Why is the sky of Mars red?",
+]
+
+
+def test_int8_documents_find_the_passages_float32_documents_find(tiny_corpus, tmp_path, embedder):
+    found = {}
+    for embedding in (DocumentEmbedding(int8=False), DocumentEmbedding(int8=True)):
+        store = store_at(tmp_path / embedding.precision)
+        build_index(tiny_corpus, store, embedder, CHUNKING, embedding=embedding)
+        assert store.load().manifest.embedding_precision == embedding.precision
+        retriever = Retriever(store.load(), embedder)
+        found[embedding.precision] = [[(p.doc, p.chunk.chunk) for p in retriever.search(q, k=3)] for q in QUESTIONS]
+    assert found["int8"] == found["float32"]
+
+
+def test_a_change_of_precision_re_embeds_every_chunk(tiny_corpus, tmp_path, embedder):
+    store = store_at(tmp_path / "index")
+    build_index(tiny_corpus, store, embedder, CHUNKING, embedding=DocumentEmbedding(int8=True))
+    warnings: list[str] = []
+
+    report = build_index(
+        tiny_corpus,
+        store,
+        embedder,
+        CHUNKING,
+        events=BuildEvents(on_warning=warnings.append),
+        embedding=DocumentEmbedding(int8=False),
+    )
+
+    assert report.embedded == report.chunks == store.load().manifest.chunk_count > 0
+    assert warnings == ["embedder or chunking settings changed: re-embedding everything"]
+
+
+def test_the_embedding_thread_runs_at_lower_priority_and_the_caller_keeps_its_own(tiny_corpus, tmp_path, embedder):
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+    events = BuildEvents(
+        on_embed_progress=lambda n: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    )
+
+    build_index(
+        tiny_corpus,
+        store_at(tmp_path / "index"),
+        embedder,
+        CHUNKING,
+        events=events,
+        embedding=DocumentEmbedding(nice=7),
+    )
+
+    assert seen and set(seen) == {min(19, own + 7)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+def test_a_build_leaves_no_scratch_vectors_behind(tiny_corpus, tmp_path, embedder):
+    store = store_at(tmp_path / "index")
+    build_index(tiny_corpus, store, embedder, CHUNKING)
+    (tiny_corpus / "space.md").write_text("# Mars\n\nMars has two moons, Phobos and Deimos.\n")
+
+    build_index(tiny_corpus, store, embedder, CHUNKING)
+
+    left = sorted(entry.name for entry in store.root.iterdir() if not entry.name.startswith("gen-"))
+    assert left == [".lock", "CURRENT"]
