@@ -64,6 +64,7 @@ async def start_once(config: Path) -> tuple[float, float, float]:
     await server.start()
     env = {"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": server.api_base, "DOCBOT_CONFIG": str(config)}
     env["DOCBOT_DISCORD_COOLDOWN_SECONDS"] = "0"
+    env["DOCBOT_FEEDBACK_DB"] = str(config.parent / "feedback.sqlite3")  # the measured answers stay out of the user's
     launched = time.monotonic()
     bot = await start_docbot_discord(env)
     log = LogLines(bot.stderr)  # type: ignore[arg-type]
