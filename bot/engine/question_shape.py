@@ -113,7 +113,7 @@ def _answer_kind(question: str) -> AnswerKind:
     )
     if not found:
         return AnswerKind.OTHER
-    opening, last = found[0], max(found, key=lambda item: (item[0], -item[1]))  # the longest there
+    opening, last = found[0], max(found, key=lambda item: (item[0], item[1]))
     after_comma = last[0] > question.rfind(",") >= 0  # "When X happens, what is Y?"
     if len(question[: opening[0]].split()) <= 2 and not after_comma:  # a preposition and an article at most
         return opening[2]
