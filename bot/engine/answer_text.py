@@ -3,7 +3,8 @@
 The first line is the answer itself, short and cited: the model's claim when one supporting
 sentence backs it (its numbers and names there with what the claim says they are) and it is the
 kind of answer asked for; otherwise the part of the best supporting sentence that holds the
-answer, quoted. The whole sentence follows, quoted, so the reader can check at a glance."""
+answer, in quotation marks (the documents' own words, no lead-in to read past). The whole
+sentence follows, quoted, so the reader can check at a glance."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from docbot.index.terms import content_terms, numbers
 # "[3]": the number of a source in an answer. Every reader of citations uses this one pattern.
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _SPACED_CITATION = re.compile(r"\s*" + CITATION.pattern)  # with the space before it, to remove it
-UNGROUNDED_LEAD = "The documents say: "
 SAME_CLAIM_SHARE = 0.6  # a claim this close to the whole quoted sentence needs no quote after it
 FIRST_LINE_CHARS = 90  # a quoted first line shows this much of its sentence, around the answer
 CLAIM_WINDOW_CHARS = 100  # a claim must add what lies in this much of a sentence, around the answer
@@ -42,7 +42,7 @@ def compose_answer(
         quoted = [best, support]
     else:
         excerpt = _excerpt(best.sentence, shape, FIRST_LINE_CHARS)
-        text = f'{UNGROUNDED_LEAD}"{excerpt}" [{best.source}]'
+        text = f'"{excerpt}" [{best.source}]'
         claim = excerpt
         quoted = [best] if excerpt != best.sentence else []
     for fact in dict.fromkeys(quoted):
