@@ -76,6 +76,12 @@ class Settings:
         digest = hashlib.sha1(os.fsencode(corpus)).hexdigest()[:10]  # a path's bytes need not be UTF-8
         return user_cache_path("docbot") / "indexes" / f"{corpus.name}-{digest}"
 
+    def query_encoder_dir(self) -> Path:
+        """Where `docbot index` keeps the ONNX exports that embed questions without torch (user cache)."""
+        from platformdirs import user_cache_path
+
+        return user_cache_path("docbot") / "query-encoders"
+
     def resolved_threads(self) -> int:
         """Threads for llama.cpp and batch embedding: every core this process may use, unless configured.
 

@@ -128,6 +128,7 @@ def build_index(
             store.write(manifest, chunks, embeddings)
             report.chunks = len(chunks)
             report.written = True
+    embedder.prepare_query_encoder()  # questions then load without torch: a no-op once it exists
     report.seconds = time.perf_counter() - started
     return report
 
