@@ -100,8 +100,11 @@ class QueryEncoder:
             self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         except Exception as exc:  # noqa: BLE001 - a damaged export of any kind means: use the fallback
             raise _damaged(folder, exc) from None
-        self._tokenizer.enable_truncation(max_length=description.max_seq_length)
-        self._tokenizer.enable_padding()  # to the longest text of each call
+        self._tokenizer.enable_truncation(max_length=description.max_seq_length)  # not the file's 128
+        # The shipped tokenizer.json may pad every text to a fixed length (all-MiniLM-L6-v2's: 128
+        # tokens): pad to the longest text of each call instead, with the model's own pad token.
+        padding = self._tokenizer.padding or {}
+        self._tokenizer.enable_padding(pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]"))
         self._inputs = {item.name for item in self._session.get_inputs()}
         self.dimension = description.dimension
         self.normalize = description.normalize
