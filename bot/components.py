@@ -26,7 +26,12 @@ Options = TypeVar("Options", bound="DataclassInstance")
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder; its model loads on first use."""
-    return Embedder(settings.embedder, batch_size=settings.embed_batch_size, threads=settings.resolved_threads())
+    return Embedder(
+        settings.embedder,
+        batch_size=settings.embed_batch_size,
+        threads=settings.resolved_threads(),
+        query_encoders=settings.query_encoder_dir(),
+    )
 
 
 def make_store(settings: Settings) -> IndexStore:

@@ -99,6 +99,12 @@ class Settings:
 
         return user_data_path("docbot") / "feedback.sqlite3"
 
+    def query_encoder_dir(self) -> Path:
+        """Where `docbot index` keeps the ONNX exports that embed questions without torch (user cache)."""
+        from platformdirs import user_cache_path
+
+        return user_cache_path("docbot") / "query-encoders"
+
     def resolved_threads(self) -> int:
         """Threads for llama.cpp and batch embedding: every core this process may use, unless configured.
 

@@ -19,6 +19,7 @@ from docbot.index.paragraphs import UnreadableFileError, cannot_read
 from docbot.index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
 
 NO_TEXT = "no text"
+Kept = tuple[str, list[Chunk], np.ndarray | None]  # (file, its chunks, their vectors or None: to embed)
 
 
 @dataclass
@@ -92,7 +93,8 @@ def build_index(
             _skip(report, events, relpath, reason)
 
         entries: dict[str, FileEntry] = {}
-        kept: list[tuple[str, list[Chunk], np.ndarray | None]] = []
+        kept: list[Kept] = []
+        reused: list[str] = []
         events.on_read_start(len(files))
         for item in files:
             events.on_read_progress(1)
@@ -107,9 +109,8 @@ def build_index(
                 _skip(report, events, item.relpath, cannot_read(exc))
                 continue
             if previous and old and old.sha256 == sha:
-                rows = previous.chunks_of(item.relpath)
-                kept.append((item.relpath, [previous.chunks[i] for i in rows], previous.embeddings[rows]))
-                entries[item.relpath] = FileEntry(sha, item.size, item.mtime_ns, len(rows))
+                reused.append(item.relpath)  # its chunks are read only if the index is rewritten
+                entries[item.relpath] = FileEntry(sha, item.size, item.mtime_ns, old.chunks)
                 report.unchanged.append(item.relpath)
                 continue
             chunks = _chunk_file(item, chunking, report, events)
@@ -126,6 +127,7 @@ def build_index(
             report.chunks = previous.manifest.chunk_count
         else:
             store.check_writable()  # before minutes of embedding, not after
+            kept = sorted(kept + _reused_chunks(previous, reused), key=lambda item: item[0])  # files in name order
             chunks = [chunk for _, file_chunks, _ in kept for chunk in file_chunks]
             fresh = [chunk for _, file_chunks, vectors in kept if vectors is None for chunk in file_chunks]
             # A removal alone needs no model at all: the previous index knows the dimension.
@@ -139,6 +141,7 @@ def build_index(
             report.embedded = len(fresh)
             report.chunks = len(chunks)
             report.written = True
+    embedder.prepare_query_encoder()  # questions then load without torch: a no-op once it exists
     report.seconds = time.perf_counter() - started
     return report
 
@@ -166,6 +169,18 @@ def _reusable(
     return previous
 
 
+def _reused_chunks(previous: StoredIndex | None, names: list[str]) -> list[Kept]:
+    """The stored chunks and vectors of unchanged files, each file read in one piece."""
+    if previous is None:
+        return []
+    reused: list[Kept] = []
+    for name in names:
+        rows = previous.chunks_of(name)
+        block = slice(rows.start, rows.stop)
+        reused.append((name, list(previous.chunks[block]), previous.embeddings[block]))
+    return reused
+
+
 def _chunk_file(
     item: CorpusFile, chunking: ChunkingParams, report: BuildReport, events: BuildEvents
 ) -> list[Chunk] | None:
@@ -187,7 +202,7 @@ def _skip(report: BuildReport, events: BuildEvents, relpath: str, reason: str) -
 
 def _fill_vectors(
     embeddings: np.ndarray,
-    kept: list[tuple[str, list[Chunk], np.ndarray | None]],
+    kept: list[Kept],
     fresh: list[Chunk],
     embedder: Embedder,
     embedding: DocumentEmbedding,

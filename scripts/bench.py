@@ -1,6 +1,10 @@
 """Measure docbot's speed: index builds, warm retrieval and answers, cold commands, vector search.
 
-    python scripts/bench.py [--json] [--quick] [--skip-1m] [--large-corpus FOLDER]
+    python scripts/bench.py [--json] [--quick] [--skip-1m] [--large-corpus FOLDER] [--large-index DIR]
+
+`--large-index` times cold commands on an index made by scripts/synthetic_index.py (80k chunks),
+whose corpus is the folder `corpus` beside it. `--only importtime` lists the slowest imports of
+a cold `docbot search` (python -X importtime).
 
 Prints one table (or JSON). Every latency is a median (p50) or p95 over several runs, because
 the machine may be shared; run it twice when comparing.
@@ -267,28 +271,39 @@ def bench_large_build(folder: Path) -> dict[str, float]:
     }
 
 
+# Starts the command from a small process: a child forked from this one (models loaded, ~1 GB)
+# would report this process's memory as its own peak (ru_maxrss counts the pages before exec).
+LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def run_cli(args: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of one `python -m bot ...` process."""
+    """Wall seconds, peak RSS (MB) and stdout of one `python -m docbot ...` process."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "docbot", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "docbot", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     stdout, stderr = process.communicate()
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"`docbot {' '.join(args)}` failed: {stderr.strip()[-500:]}")
-    return wall, peak_rss_mb_of_children(), stdout
-
-
-def peak_rss_mb_of_children() -> float:
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far; the answering process is the largest.
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_kb = next(line.split()[1] for line in stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
+    return wall, int(peak_kb) / 1024, stdout
 
 
 def bench_cold(work: Path, runs: int) -> dict[str, float]:
     """Fresh processes: `--help`, `search` and `ask`, as a user starts them."""
     where = ["--corpus", str(work / "corpus"), "--index-dir", str(work / "index")]
     question = questions(1)[0]
+    run_cli(["ask", question, "--json", *where])  # the first run reads the model files into the page cache
     help_s = [run_cli(["--help"])[0] for _ in range(runs)]
     search_s = [run_cli(["search", question, *where])[0] for _ in range(runs)]
     ask = [run_cli(["ask", question, "--json", *where]) for _ in range(runs)]
@@ -298,8 +313,74 @@ def bench_cold(work: Path, runs: int) -> dict[str, float]:
         "cold_search_s": statistics.median(search_s),
         "cold_ask_s": statistics.median(wall for wall, _, _ in ask),
         "cold_ask_first_token_ms_in_json": statistics.median(first),
-        "ask_peak_rss_mb": peak_rss_mb_of_children(),
+        "ask_peak_rss_mb": statistics.median(rss for _, rss, _ in ask),
     }
+
+
+def bench_large(index_dir: Path, runs: int) -> dict[str, float]:
+    """Fresh processes on a large synthetic index: ask, search, and a refresh with nothing changed."""
+    where = ["--corpus", str(index_dir.parent / "corpus"), "--index-dir", str(index_dir)]
+    question = questions(1)[0]
+    run_cli(["search", question, *where])  # the first run reads the index into the page cache
+    search_s = [run_cli(["search", question, *where])[0] for _ in range(runs)]
+    ask_s = [run_cli(["ask", question, "--json", *where])[0] for _ in range(runs)]
+    noop_s = [run_cli(["index", *where])[0] for _ in range(runs)]
+    open_s, first_s = [], []
+    for _ in range(runs):
+        opened, first = time_large_open(index_dir, question)
+        open_s.append(opened)
+        first_s.append(first)
+    return {
+        "large_chunks": float(json.loads(next(index_dir.glob("gen-*/manifest.json")).read_text())["chunk_count"]),
+        "large_cold_search_s": statistics.median(search_s),
+        "large_cold_ask_s": statistics.median(ask_s),
+        "large_cold_noop_index_s": statistics.median(noop_s),
+        "large_open_in_subprocess_s": statistics.median(open_s),
+        "large_first_search_in_subprocess_s": statistics.median(first_s),
+    }
+
+
+LARGE_OPEN_PROBE = """
+import sys, time
+from docbot.components import make_embedder, make_store
+from docbot.index.search import Retriever
+from docbot.settings import Settings
+settings = Settings(index_dir=sys.argv[1])
+embedder = make_embedder(settings)
+embedder.embed_query("warm up")
+started = time.perf_counter()
+index = make_store(settings).load()
+opened = time.perf_counter()
+Retriever(index, embedder).search(sys.argv[2], 5)
+print(opened - started, time.perf_counter() - opened)
+"""
+
+
+def time_large_open(index_dir: Path, question: str) -> tuple[float, float]:
+    """Seconds to open the index and to answer the first search, in a fresh process, embedder loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", LARGE_OPEN_PROBE, str(index_dir), question], capture_output=True, text=True, check=True
+    )
+    opened, first = result.stdout.split()
+    return float(opened), float(first)
+
+
+def bench_importtime(work: Path, top: int = 12) -> dict[str, object]:
+    """The slowest imports (cumulative ms) of a cold `docbot search`, from python -X importtime."""
+    where = ["--corpus", str(work / "corpus"), "--index-dir", str(work / "index")]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "docbot", "search", questions(1)[0], *where],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    rows = []
+    for line in result.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            rows.append((int(parts[1]) / 1000, parts[2].strip()))
+    slowest = sorted(rows, reverse=True)[:top]
+    return {f"import_ms {name}": round(ms, 1) for ms, name in slowest}
 
 
 def synthetic_vectors(count: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -364,27 +445,36 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-vector search (takes minutes)")
     parser.add_argument("--sweep", action="store_true", help="also time answers over prompt_chars x max_answer_tokens")
     parser.add_argument(
-        "--only", choices=["index", "warm", "contention", "cold", "search"], action="append", help="run only parts"
+        "--only",
+        choices=["index", "warm", "contention", "cold", "search", "importtime"],
+        action="append",
+        help="run only parts",
     )
     parser.add_argument("--large-corpus", type=Path, help="also time `docbot index` of this folder, with peak RSS")
+    parser.add_argument("--large-index", type=Path, help="also time cold commands on this synthetic index")
     args = parser.parse_args()
-    parts = args.only or ["index", "warm", "contention", "cold", "search"]
+    parts = args.only or ["index", "warm", "contention", "cold", "search", "importtime"]
     runs = 2 if args.quick else 3
+    cold_runs = 2 if args.quick else 5
     results: dict[str, object] = {"cpu_count": os.cpu_count() or 0, "load_avg_1m_at_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="docbot-bench-") as folder:
         work = Path(folder)
-        if args.sweep or {"index", "warm", "contention", "cold"} & set(parts):
+        if args.sweep or {"index", "warm", "contention", "cold", "importtime"} & set(parts):
             results.update(bench_index(work, runs))
         if "warm" in parts:
             results.update(bench_warm(work, 20 if args.quick else 50, 8 if args.quick else 20))
         if "contention" in parts:
             results.update(bench_contention(work, 8 if args.quick else 16))
         if "cold" in parts:
-            results.update(bench_cold(work, runs))
+            results.update(bench_cold(work, cold_runs))
+        if "importtime" in parts:
+            results.update(bench_importtime(work))
         if args.sweep:
             results.update(bench_sweep(work, 8 if args.quick else 16))
     if args.large_corpus:
         results.update(bench_large_build(args.large_corpus))
+    if args.large_index:
+        results.update(bench_large(args.large_index, cold_runs))
     if "search" in parts:
         for count in (100_000,) if args.skip_1m else (100_000, 1_000_000):
             label = f"{count // 1000}k" if count < 1_000_000 else f"{count // 1_000_000}M"

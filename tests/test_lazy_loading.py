@@ -10,7 +10,8 @@ from docbot.components import index_corpus
 from docbot.settings import Settings
 from tests.conftest import REPO
 
-HEAVY = ("llama_cpp", "torch", "sentence_transformers", "faiss")
+HEAVY = ("llama_cpp", "torch", "transformers", "sentence_transformers", "faiss")
+TORCH = {"torch", "transformers", "sentence_transformers"}  # ~5 s to import: only `docbot index` needs them
 # Runs the real CLI, then reports which heavy modules ended up imported.
 PROBE = f"""
 import runpy, sys
@@ -42,5 +43,16 @@ def test_search_never_loads_the_language_model(tiny_corpus: Path, tmp_path: Path
     loaded, result = loaded_modules("search", "tallest volcano", "--index-dir", str(settings.index_dir))
 
     assert "space.md" in result.stdout
-    assert "sentence_transformers" in loaded  # the question is embedded...
-    assert "llama_cpp" not in loaded  # ...but nothing is generated
+    assert "llama_cpp" not in loaded  # nothing is generated...
+    assert not loaded & TORCH  # ...and the question is embedded by the ONNX export the build made
+
+
+def test_ask_never_imports_torch(tiny_corpus: Path, tmp_path: Path, embedder) -> None:
+    settings = Settings(corpus=tiny_corpus, index_dir=tmp_path / "index")
+    index_corpus(settings, embedder)
+
+    loaded, result = loaded_modules("ask", "How tall is Olympus Mons?", "--index-dir", str(settings.index_dir))
+
+    assert "space.md" in result.stdout, result.stderr
+    assert "llama_cpp" in loaded
+    assert not loaded & TORCH
