@@ -12,12 +12,14 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)*")
+# Letters of any script ("Fécamp", "Zürich"), not only A-Z: [^\W\d_] is a letter.
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*|\d+(?:[.,]\d+)*")
 # bm25s's default: runs of two or more word characters, after lower-casing.
 _KEYWORD = re.compile(r"(?u)\b\w\w+\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Capitalised words that are names, not the first word of a sentence: "Rollo", "Satya Nadella".
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+")
+# (Upper case is checked after matching: `re` has no class for upper-case letters of every script.)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[^\W\d_](?:[^\W\d_]|['’-])+")
 _local = threading.local()
 
 
@@ -72,5 +74,5 @@ def numbers(text: str) -> set[str]:
 def names(text: str) -> set[str]:
     """Lower-cased capitalised words that are not stopwords and do not open a sentence."""
     stop = _stopwords()
-    found = {n.lower().strip("'’-") for n in _NAME.findall(text)}
+    found = {n.lower().strip("'’-") for n in _NAME.findall(text) if n[0].isupper()}
     return {n.removesuffix("'s").removesuffix("’s") for n in found} - stop  # "Rollo's" names Rollo

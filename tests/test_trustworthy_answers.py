@@ -134,6 +134,14 @@ def test_a_name_or_number_the_passages_lack_is_missing_but_not_an_adjective_of_a
     assert missing_specifics(question, passages) == missing
 
 
+def test_a_name_with_letters_beyond_a_to_z_is_one_name():
+    text = "William of Volpiano and John of Ravenna were abbots at Fécamp Abbey, near Évreux."
+    passages = [Passage(Chunk("abbeys.md", 0, "", None, text), 1, 0.5, 1.0)]
+    assert missing_specifics("Who were the two abbots at Fécamp Abbey?", passages) == set()
+    assert missing_specifics("Who were the two abbots at Bécamp Abbey?", passages) == {"bécamp"}
+    assert missing_specifics("Which abbey lies near Évreux?", passages) == set()
+
+
 def test_a_paraphrased_relation_is_answered(city_engine):
     answer = city_engine.answer("Who founded Acme?")
     assert answer.answered
