@@ -130,7 +130,7 @@ async def inject_faults(server: FakeDiscord, tally: Tally, rng: random.Random) -
         else:
             count = rng.randint(1, 3)
             tally.faults["429"] += count
-            server.rate_limit(count, round(rng.uniform(*RETRY_AFTER_SECONDS), 2))
+            server.faults.rate_limit(count, round(rng.uniform(*RETRY_AFTER_SECONDS), 2))
 
 
 def build_index(corpus: Path, index_dir: Path) -> None:

@@ -2,12 +2,11 @@
 
 It records what the bot does (messages, edits, interaction callbacks, follow-ups, heartbeats) so
 tests can assert on what a user would see. Files attached to slash commands are served from
-127.0.0.1 too (fake_attachments.py). Fault switches: `drop_gateway` (close or cut the websocket;
-the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `rate_limit` (answer the next
-message creates/edits with HTTP 429), `refuse` (answer every message write, or typing, in a channel
-with 403 or 500, as when the bot lost Send Messages there), `fail_writes` (answer the next message
-creates/edits with a passing 5xx), `gateway_down` (refuse new gateway connections, as in an outage) and
-`network_down` (cut every connection, REST and gateway, without an answer, as when the network fails).
+127.0.0.1 too (fake_attachments.py). Gateway fault switches: `drop_gateway` (close or cut the websocket;
+the bot RESUMEs, or IDENTIFYs afresh if `resume_allowed` is off), `gateway_down` (refuse new gateway
+connections, as in an outage) and `network_down` (cut every connection, REST and gateway, without an
+answer, as when the network fails). REST faults (rate limits, 5xx, refused channels) are `server.faults`
+(fake_faults.py).
 JSON is served as exactly `application/json`, and gateway frames are sent as uncompressed text
 (discord.py asks for zlib-stream but reads text frames).
 """
@@ -25,6 +24,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fake_attachments import Attachments
+from tests.fake_faults import Faults, json_response
 
 TOKEN = "fake-bot-token"
 BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
@@ -32,12 +32,6 @@ MANAGE_GUILD = 1 << 5
 MESSAGE_CONTENT_INTENT = 1 << 15
 TIMESTAMP = "2026-01-01T00:00:00+00:00"
 SESSION_ID = "fake-session"
-REFUSAL_BODIES = {
-    403: {"message": "Missing Permissions", "code": 50013},
-    500: {"message": "500: Internal Server Error", "code": 0},
-    502: {"message": "502: Bad Gateway", "code": 0},
-    503: {"message": "503: Service Unavailable", "code": 0},
-}
 
 
 def user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
@@ -87,19 +81,8 @@ class FakeDiscord:
         self.resume_allowed = True  # False: a RESUME gets INVALID_SESSION, as after a long outage
         self.identifies = 0  # IDENTIFY payloads accepted
         self.resumes: list[dict[str, Any]] = []  # {"seq", "session_id"} of each RESUME received
-        self.rate_limited: list[tuple[str, float]] = []  # (method path, when) of each 429 sent
-        self.early_requests: list[str] = []  # requests that came before the Retry-After of their 429
-        self._limits_left = 0
-        self._retry_after = 0.0
-        self._limited_until: dict[str, float] = {}  # method path -> when its 429 allows a retry
-        self.failed: list[tuple[str, int]] = []  # (method path, status) of each 5xx `fail_writes` sent
-        self._failures: list[int] = []  # statuses for the next message creates/edits
         self.gateway_down = False  # True: new gateway connections are refused with HTTP 503
         self.gateway_refused = 0  # gateway connections refused while gateway_down
-        self._network_down = False
-        self.cut: list[str] = []  # method path of each request cut while the network was down
-        self.refused: list[str] = []  # method path of each request `refuse` turned down
-        self._refusals: dict[int, tuple[int, tuple[str, ...]]] = {}  # channel id -> (status, refused routes)
         self._events: list[str] = []  # every dispatched gateway frame, replayed on RESUME
         self._transport: Any = None  # the gateway connection's transport, to cut it
         self.posted: dict[int, Posted] = {}
@@ -114,6 +97,7 @@ class FakeDiscord:
         self._ids = itertools.count(10_000)
         self._seq = itertools.count(1)
         self._changed = asyncio.Condition()
+        self.faults = Faults(token, self._record)  # REST faults: rate limits, 5xx, refusals, network outage
         self._socket: web.WebSocketResponse | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -124,12 +108,11 @@ class FakeDiscord:
 
     async def start(self, port: int = 0) -> None:
         """Serve on 127.0.0.1:`port` (0: any free port)."""
-        middlewares = [self._network, self._auth, self._refusals_of_channels, self._server_errors, self._rate_limits]
-        app = web.Application(middlewares=middlewares)
+        app = web.Application(middlewares=self.faults.middlewares())
         api = "/api/v10"
         app.router.add_get("/gateway", self._gateway)
-        app.router.add_get(f"{api}/users/@me", lambda r: _json(BOT_USER))
-        app.router.add_get(f"{api}/oauth2/applications/@me", lambda r: _json(_application()))
+        app.router.add_get(f"{api}/users/@me", lambda r: json_response(BOT_USER))
+        app.router.add_get(f"{api}/oauth2/applications/@me", lambda r: json_response(_application()))
         app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
         app.router.add_put(api + "/applications/{app}/commands", self._sync_commands)
         app.router.add_put(api + "/applications/{app}/guilds/{guild}/commands", self._sync_commands)
@@ -292,96 +275,26 @@ class FakeDiscord:
         else:
             await socket.close(code=code, message=b"fault injected by the test")
 
-    def rate_limit(self, count: int, retry_after: float) -> None:
-        """Answer the next `count` message creates/edits with 429 Too Many Requests."""
-        self._limits_left, self._retry_after = count, retry_after
-
     async def network_down(self) -> None:
         """Cut the gateway, and every request from now on, until `network_up()`."""
-        self._network_down = True
+        self.faults.network_down()
         await self.drop_gateway(None)
 
     def network_up(self) -> None:
-        self._network_down = False
-
-    def fail_writes(self, *statuses: int) -> None:
-        """Answer the next message creates/edits with these 5xx statuses, one each (discord.py retries them)."""
-        self._failures.extend(statuses)
-
-    def refuse(self, channel_id: int, status: int = 403, routes: tuple[str, ...] = ("messages",)) -> None:
-        """Answer every write to a channel's `routes` with `status`: "messages" (creates, edits, threads), "typing"."""
-        self._refusals[channel_id] = (status, routes)
+        self.faults.network_up()
 
     # ---- REST
 
-    @web.middleware
-    async def _network(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        if not self._network_down:
-            return await handler(request)
-        key = f"{request.method} {request.path}"
-        await self._record(lambda: self.cut.append(key))
-        if request.transport is not None:
-            request.transport.abort()  # no answer at all: the client sees the connection lost
-        raise ConnectionResetError("network outage injected by the test")
-
-    @web.middleware
-    async def _auth(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        # Webhook and interaction routes authenticate by their token in the path, as on Discord.
-        by_path = "/webhooks/" in request.path or "/interactions/" in request.path
-        if request.path.startswith("/api/") and not by_path:
-            if request.headers.get("Authorization") != f"Bot {self.token}":
-                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
-        return await handler(request)
-
-    @web.middleware
-    async def _refusals_of_channels(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        parts = request.path.split("/")  # "", "api", "v10", "channels", id, route, ...
-        if request.method in ("POST", "PATCH") and len(parts) > 5 and parts[3] == "channels":
-            status, routes = self._refusals.get(int(parts[4]), (0, ()))
-            if parts[5] in routes:
-                key = f"{request.method} {request.path}"
-                await self._record(lambda: self.refused.append(key))
-                return _json(REFUSAL_BODIES[status], status=status)
-        return await handler(request)
-
-    @web.middleware
-    async def _server_errors(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        key = f"{request.method} {request.path}"
-        writes_message = request.method in ("POST", "PATCH") and ("/messages" in key or "/webhooks/" in key)
-        if not self._failures or not writes_message or key.endswith("/threads"):
-            return await handler(request)
-        status = self._failures.pop(0)
-        await self._record(lambda: self.failed.append((key, status)))
-        return _json(REFUSAL_BODIES[status], status=status)
-
-    @web.middleware
-    async def _rate_limits(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        key = f"{request.method} {request.path}"
-        now = time.monotonic()
-        if now < self._limited_until.get(key, 0):
-            self.early_requests.append(key)
-        writes_message = request.method in ("POST", "PATCH") and ("/messages" in key or "/webhooks/" in key)
-        if self._limits_left <= 0 or not writes_message or key.endswith("/threads"):
-            return await handler(request)
-        self._limits_left -= 1
-        self._limited_until[key] = now + self._retry_after
-        await self._record(lambda: self.rate_limited.append((key, now)))
-        body = {"message": "You are being rate limited.", "retry_after": self._retry_after, "global": False}
-        response = _json(body, status=429)
-        # discord.py retries a 429 only if it came through Discord's proxy (Via); else it is a Cloudflare ban.
-        response.headers.update({"Retry-After": str(self._retry_after), "Via": "1.1 google"})
-        return response
-
     async def _gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return _json({"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1, "session_start_limit": limit})
+        return json_response({"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1, "session_start_limit": limit})
 
     async def _sync_commands(self, request: web.Request) -> web.Response:
         commands = await request.json()
         for command in commands:
             command.update(id=str(next(self._ids)), application_id=str(APP_ID), version="1")
         await self._record(lambda: self.commands.__setitem__(request.match_info.get("guild", "global"), commands))
-        return _json(commands)
+        return json_response(commands)
 
     async def _create_message(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -390,14 +303,14 @@ class FakeDiscord:
         channel = int(request.match_info["channel"])
         posted = Posted(next(self._ids), channel, payload.get("content", ""), payload, reply_to)
         await self._record(lambda: self.posted.__setitem__(posted.id, posted))
-        return _json(self._as_message(posted))
+        return json_response(self._as_message(posted))
 
     async def _followup(self, request: web.Request) -> web.Response:
         payload = await request.json()
         posted = Posted(next(self._ids), CHANNEL_ID, payload.get("content", ""), payload)
         posted.webhook_token = request.match_info["token"]
         await self._record(lambda: self.posted.__setitem__(posted.id, posted))
-        return _json(self._as_message(posted))
+        return json_response(self._as_message(posted))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -409,7 +322,7 @@ class FakeDiscord:
             posted.edit_times.append(time.monotonic())
 
         await self._record(apply)
-        return _json(self._as_message(posted))
+        return json_response(self._as_message(posted))
 
     async def _typing(self, request: web.Request) -> web.Response:
         await self._record(lambda: self.typing.append(int(request.match_info["channel"])))
@@ -419,7 +332,7 @@ class FakeDiscord:
         payload = await request.json()
         thread = _thread(next(self._ids), CHANNEL_ID, payload["name"], owner_id=BOT_ID)
         await self._record(lambda: self.threads.append(thread))
-        return _json(thread, status=201)
+        return json_response(thread, status=201)
 
     async def _callback(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -427,7 +340,7 @@ class FakeDiscord:
         payload["token"] = request.match_info["token"]
         await self._record(lambda: self.callbacks.append(payload))
         interaction = {"id": request.match_info["id"], "type": 2, "response_message_loading": payload["type"] == 5}
-        return _json({"interaction": interaction, "resource": {"type": payload["type"]}})
+        return json_response({"interaction": interaction, "resource": {"type": payload["type"]}})
 
     async def _record(self, change: Callable[[], None]) -> None:
         async with self._changed:
@@ -513,11 +426,6 @@ class FakeDiscord:
         await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
         await socket.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()}))
         self.identified.set()
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    # discord.py parses a body as JSON only if the content type is exactly application/json.
-    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
 def _application() -> dict[str, Any]:

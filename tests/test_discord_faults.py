@@ -141,25 +141,25 @@ def test_http_429_is_honoured_and_the_answer_still_arrives(tiny):
 
     async def scenario():
         async with running_bot(settings, engine) as server:
-            server.rate_limit(3, retry_after)
+            server.faults.rate_limit(3, retry_after)
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
             first = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
             # Then while an answer streams: its edits are refused.
             again = await server.user_says("<@900> What is the tallest volcano in the solar system?", user_id=2)
             await server.wait_until(lambda: server.replies_to(again))
-            server.rate_limit(2, retry_after)
+            server.faults.rate_limit(2, retry_after)
             second = await server.wait_until(lambda: finished_replies(server, again), timeout=90)
             return server, first, second
 
     server, first, second = asyncio.run(scenario())
-    routes = [route for route, _ in server.rate_limited]
+    routes = [route for route, _ in server.faults.rate_limited]
     # The first three 429s hit the reply itself: each retry waited, then the fourth try created it.
     assert routes[:3] == [create] * 3
-    times = [when for _, when in server.rate_limited[:3]]
+    times = [when for _, when in server.faults.rate_limited[:3]]
     assert all(b - a >= retry_after * 0.95 for a, b in zip(times, times[1:], strict=False))
     assert first[0].created_at - times[0] >= 3 * retry_after * 0.95
     assert routes[3:] == [f"PATCH /api/v10/channels/{CHANNEL_ID}/messages/{second[0].id}"] * 2
-    assert server.early_requests == []  # no retry came before its Retry-After
+    assert server.faults.early_requests == []  # no retry came before its Retry-After
     assert "lemmings" in first[-1].content and "owls.txt" in first[-1].content
     assert "Olympus" in second[-1].content and "space.md" in second[-1].content
 
@@ -172,9 +172,9 @@ def test_a_channel_refusing_every_reply_is_logged_once_and_the_next_question_els
 
     async def scenario():
         async with running_bot(settings, engine) as server:
-            server.refuse(CHANNEL_ID, 403, routes)  # the bot lost Send Messages in #general
+            server.faults.refuse(CHANNEL_ID, 403, routes)  # the bot lost Send Messages in #general
             await server.user_says("<@900> What does the snowy owl hunt?")
-            await server.wait_until(lambda: server.refused)
+            await server.wait_until(lambda: server.faults.refused)
             elsewhere = await server.user_says(
                 "<@900> What is the tallest volcano in the solar system?", user_id=2, channel_id=OTHER_CHANNEL_ID
             )
@@ -218,21 +218,21 @@ def test_no_token_is_in_a_log_line_or_a_message_even_at_debug_level(tiny, caplog
 
     async def scenario():
         async with running_bot(settings, engine, token=SECRET_TOKEN) as server:
-            server.rate_limit(1, 0.2)
+            server.faults.rate_limit(1, 0.2)
             asked = await server.user_says(f"<@900> What does the snowy owl hunt? {SECRET_TOKEN[:10]}")
             await server.wait_until(lambda: server.replies_to(asked))
             await server.drop_gateway(4000)
             await server.wait_until(lambda: server.resumes)
             replies = await server.wait_until(lambda: finished_replies(server, asked), timeout=90)
             # A /ask whose follow-up is rate limited: its webhook URL carries the interaction token.
-            server.rate_limit(1, 0.2)
+            server.faults.rate_limit(1, 0.2)
             interaction = await server.slash("ask", {"question": "What is the tallest volcano?"}, user_id=2)
             followups = await server.wait_until(lambda: finished_followups(server, interaction), timeout=90)
             return server, replies, interaction, followups
 
     server, replies, interaction, followups = asyncio.run(scenario())
     assert "lemmings" in replies[-1].content and "Olympus" in followups[-1].content
-    assert f"POST /api/v10/webhooks/{APP_ID}/{interaction}" in [route for route, _ in server.rate_limited]
+    assert f"POST /api/v10/webhooks/{APP_ID}/{interaction}" in [route for route, _ in server.faults.rate_limited]
     logged = caplog.text
     assert "has sent the IDENTIFY payload" in logged and "RESUME" in logged and "rate limited" in logged
     assert f"/webhooks/{APP_ID}/[redacted]" in logged  # the follow-up URL was logged, without its token
@@ -258,7 +258,7 @@ def test_docbot_discord_never_prints_the_token_through_a_resume_and_a_429(tmp_pa
         process = await start_docbot_discord(env)
         try:
             await asyncio.wait_for(server.identified.wait(), 120)
-            server.rate_limit(1, 0.2)
+            server.faults.rate_limit(1, 0.2)
             await server.drop_gateway(4000)
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
             replies = await server.wait_until(lambda: finished_replies(server, asked), timeout=120)

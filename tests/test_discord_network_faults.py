@@ -41,20 +41,20 @@ def test_5xx_answers_to_the_reply_and_its_edits_are_retried_and_the_answer_arriv
     async def scenario():
         async with running_bot(settings, engine) as server:
             # The reply itself: discord.py tries five times, then docbot waits and tries again.
-            server.fail_writes(*[500] * DISCORD_PY_TRIES, 502)
+            server.faults.fail_writes(*[500] * DISCORD_PY_TRIES, 502)
             asked = await server.user_says("<@900> What does the snowy owl hunt?")
             first = await server.wait_until(lambda: finished_replies(server, asked), timeout=120)
             again = await server.user_says("<@900> What is the tallest volcano in the solar system?", user_id=2)
             await server.wait_until(lambda: server.replies_to(again))
-            server.fail_writes(502, 500)  # then the edits that stream and finish the answer
+            server.faults.fail_writes(502, 500)  # then the edits that stream and finish the answer
             second = await server.wait_until(lambda: finished_replies(server, again), timeout=90)
             return server, first, second
 
     server, first, second = asyncio.run(scenario())
-    assert [status for _, status in server.failed] == [500] * DISCORD_PY_TRIES + [502, 502, 500]
-    assert [route for route, _ in server.failed[: DISCORD_PY_TRIES + 1]] == [CREATE] * (DISCORD_PY_TRIES + 1)
+    assert [status for _, status in server.faults.failed] == [500] * DISCORD_PY_TRIES + [502, 502, 500]
+    assert [route for route, _ in server.faults.failed[: DISCORD_PY_TRIES + 1]] == [CREATE] * (DISCORD_PY_TRIES + 1)
     edit = f"PATCH /api/v10/channels/{CHANNEL_ID}/messages/{second[0].id}"
-    assert [route for route, _ in server.failed[DISCORD_PY_TRIES + 1 :]] == [edit, edit]
+    assert [route for route, _ in server.faults.failed[DISCORD_PY_TRIES + 1 :]] == [edit, edit]
     assert len(first) == 1 and "lemmings" in first[-1].content and "animals/owls.txt" in first[-1].content
     assert "Olympus" in second[-1].content and "space.md" in second[-1].content
     logged = [r.getMessage() for r in problems(caplog)]
