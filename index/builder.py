@@ -16,7 +16,7 @@ from docbot.index.documents import file_sha256, read_paragraphs, supported_forma
 from docbot.index.embedder import Embedder
 from docbot.index.errors import EmptyCorpusError, IndexCorruptError
 from docbot.index.paragraphs import UnreadableFileError, cannot_read
-from docbot.index.store import FORMAT_VERSION, FileEntry, IndexStore, Manifest, StoredIndex
+from docbot.index.store import FORMAT_VERSION, REBUILD_ADVICE, FileEntry, IndexStore, Manifest, StoredIndex
 
 NO_TEXT = "no text"
 Kept = tuple[str, list[Chunk], np.ndarray | None]  # (file, its chunks, their vectors or None: to embed)
@@ -155,7 +155,7 @@ def _reusable(
     try:
         previous = store.load()
     except IndexCorruptError as exc:
-        events.on_warning(f"rebuilding from scratch: {exc}")
+        events.on_warning(f"rebuilding from scratch: {str(exc).removesuffix(REBUILD_ADVICE)}")
         return None
     manifest = previous.manifest
     if (

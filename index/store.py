@@ -45,6 +45,7 @@ from docbot.index.keywords import KEYWORDS_DIR, build_keywords, load_keywords, s
 # 2: chunk locations are {kind, start, end} objects, not "lines 3-5" strings;
 # 3: BM25 and chunk offsets saved, chunks in file-name order (an older index is rebuilt by `docbot index`)
 FORMAT_VERSION = 3
+REBUILD_ADVICE = ": rebuild with `docbot index --rebuild`"  # ends every IndexCorruptError
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 STAGING_PREFIX = ".staging-"
@@ -168,9 +169,7 @@ class IndexStore:
         except OSError as exc:
             raise IndexCorruptError(f"cannot read {self.root / CURRENT_FILE}: {exc}") from None
         if not name.startswith("gen-") or "/" in name:
-            raise IndexCorruptError(
-                f"index pointer {self.root / CURRENT_FILE} is damaged: rebuild with `docbot index --rebuild`"
-            )
+            raise IndexCorruptError(f"index pointer {self.root / CURRENT_FILE} is damaged" + REBUILD_ADVICE)
         return self.root / name
 
     def read_manifest(self) -> Manifest:
@@ -178,13 +177,11 @@ class IndexStore:
         try:
             manifest = Manifest.from_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise IndexCorruptError(
-                f"index manifest {path} is unreadable ({exc}): rebuild with `docbot index --rebuild`"
-            ) from None
+            raise IndexCorruptError(f"index manifest {path} is unreadable ({exc})" + REBUILD_ADVICE) from None
         if manifest.format_version != FORMAT_VERSION:
             raise IndexCorruptError(
                 f"index in {self.root} has format {manifest.format_version}, this docbot reads "
-                f"{FORMAT_VERSION}: rebuild with `docbot index --rebuild`"
+                f"{FORMAT_VERSION}" + REBUILD_ADVICE
             )
         return manifest
 
@@ -202,9 +199,7 @@ class IndexStore:
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise _damaged(path, exc) from None
         if not (len(chunks) == embeddings.shape[0] == vectors.ntotal == manifest.chunk_count):
-            raise IndexCorruptError(
-                f"index files in {path} disagree on the number of chunks: rebuild with `docbot index --rebuild`"
-            )
+            raise IndexCorruptError(f"index files in {path} disagree on the number of chunks" + REBUILD_ADVICE)
         return StoredIndex(manifest, chunks, embeddings, vectors, path)
 
     def write(self, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray) -> Path:
@@ -376,9 +371,7 @@ def _check_file_order(manifest: Manifest, chunks: list[Chunk]) -> None:
 
 
 def _damaged(path: Path, exc: BaseException) -> IndexCorruptError:
-    return IndexCorruptError(
-        f"index files in {path} are damaged ({str(exc).splitlines()[0]}): rebuild with `docbot index --rebuild`"
-    )
+    return IndexCorruptError(f"index files in {path} are damaged ({str(exc).splitlines()[0]})" + REBUILD_ADVICE)
 
 
 def ivf_list_count(count: int) -> int:

@@ -105,6 +105,7 @@ def test_an_index_in_the_previous_format_asks_for_a_rebuild_and_docbot_index_doe
     rebuild = run_docbot("index", "--corpus", str(corpus), "--index-dir", str(store.root))
     assert rebuild.returncode == 0, rebuild.stderr
     assert "rebuilding from scratch" in rebuild.stderr
+    assert "--rebuild" not in rebuild.stderr  # it is rebuilding: no advice to do what it does
     assert str(store.load().chunks[0].location) == "line 3"
 
 
