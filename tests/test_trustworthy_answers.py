@@ -119,6 +119,14 @@ def test_a_claim_taken_from_another_part_of_the_sentence_is_not_the_first_line()
     assert right.startswith("Alexander married Sybilla of Normandy [1].")
 
 
+@pytest.mark.parametrize("lead_in", ["The answer to the question is: ", "Answer: ", "answer is: "])
+def test_the_first_line_is_the_answer_without_the_model_s_preamble(lead_in):
+    fact = Evidence("The tapestry was commissioned by Odo, the Bishop of Bayeux.", source=1, coverage=0.5, score=0.5)
+    shape = question_shape("Who commissioned the tapestry?")
+    text, _ = compose_answer(f"{lead_in}the tapestry was commissioned by Odo [1].", [fact], 400, shape)
+    assert text.startswith("The tapestry was commissioned by Odo [1].")
+
+
 @pytest.mark.parametrize(
     ("question", "missing"),
     [

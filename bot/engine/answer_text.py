@@ -22,6 +22,8 @@ from docbot.index.terms import content_terms, numbers
 # "[3]": the number of a source in an answer. Every reader of citations uses this one pattern.
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _SPACED_CITATION = re.compile(r"\s*" + CITATION.pattern)  # with the space before it, to remove it
+# A small model's preamble before its answer ("The answer to the question is: …", "Answer: …").
+_LEAD_IN = re.compile(r"^(?:(?:the\s+)?answer(?:\s+to\s+(?:the|this|your)\s+question)?(?:\s+is)?\s*:)\s*", re.I)
 SAME_CLAIM_SHARE = 0.6  # a claim this close to the whole quoted sentence needs no quote after it
 FIRST_LINE_CHARS = 90  # a quoted first line shows this much of its sentence, around the answer
 CLAIM_WINDOW_CHARS = 100  # a claim must add what lies in this much of a sentence, around the answer
@@ -90,6 +92,8 @@ def _in_answer_window(claim: str, facts: Sequence[Evidence], shape: QuestionShap
 def _claim(reply: str, max_chars: int) -> str:
     """The reply on one line, without citations or wrapping quotes."""
     claim = " ".join(_SPACED_CITATION.sub("", reply).split()).strip('"').strip()
+    claim = _LEAD_IN.sub("", claim).strip('"').strip()
+    claim = claim[:1].upper() + claim[1:]
     return textwrap.shorten(claim, max_chars, placeholder="…")
 
 
