@@ -74,8 +74,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        if self._model is None and self.query_encoder is not None:
-            return self.query_encoder.dimension
+        encoder = None if self._model is not None else self._find_query_encoder(notice=False)
+        if encoder is not None:
+            return encoder.dimension
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
@@ -131,12 +132,17 @@ class Embedder:
     @property
     def query_encoder(self) -> QueryEncoder | None:
         """The ONNX export questions are embedded with, or None (then sentence-transformers, after one notice)."""
+        return self._find_query_encoder(notice=True)
+
+    def _find_query_encoder(self, notice: bool) -> QueryEncoder | None:
+        """The export if it can be opened; `notice`: say once when it cannot (not while a build makes it)."""
         if not self._query_encoder_tried and self.query_encoders is not None:
             self._query_encoder_tried = True
             try:
                 self._query_encoder = self._open_query_encoder()
             except QueryEncoderUnavailable as exc:
-                log.warning(f"docbot: note: {exc}; questions use sentence-transformers, slower: {FAST_PATH_HINT}")
+                if notice:
+                    log.warning(f"docbot: note: {exc}; questions use sentence-transformers, slower: {FAST_PATH_HINT}")
         return self._query_encoder
 
     def prepare_query_encoder(self) -> None:
@@ -145,7 +151,7 @@ class Embedder:
         A model this cannot export, or a cache it cannot write, is one notice: questions then use
         sentence-transformers, as before.
         """
-        if self.query_encoders is None or self.query_encoder is not None:
+        if self.query_encoders is None or self._find_query_encoder(notice=False) is not None:
             return
         try:
             export_query_encoder(self.model, self.query_encoders, self._identity())

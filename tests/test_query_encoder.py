@@ -106,3 +106,13 @@ def test_search_without_the_export_still_answers_and_says_how_to_get_the_fast_pa
     assert "space.md" in result.stdout
     notice = result.stderr.strip().splitlines()
     assert len(notice) == 1 and "run `docbot index`" in notice[0], result.stderr
+
+
+def test_the_build_that_makes_the_export_does_not_call_it_missing(tiny_corpus: Path, tmp_path: Path) -> None:
+    result = run_docbot(
+        "index", "--corpus", str(tiny_corpus), "--index-dir", str(tmp_path / "index"),
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "note:" not in result.stderr, result.stderr
