@@ -364,7 +364,7 @@ def feedback_export(
         )
     with closing(make_feedback_store(settings)) as store:
         questions = store.gap_questions(kb, since(settings.gaps_days))
-    gaps = group_gaps(questions, make_embedder(settings).embed) if questions else []
+    gaps = group_gaps(questions, make_embedder(settings).embed_queries) if questions else []
     text = write_eval_questions(gaps)
     if out is None:
         sys.stdout.write(text)

@@ -117,6 +117,10 @@ class Embedder:
         """One query vector, shape (dimension,)."""
         return self._encode_for_query([text])[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors for `texts`, one row each, on the light path when it is there (no torch)."""
+        return self._encode_for_query(texts)
+
     def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Cosine similarity of `query` with each text, in one batch (not counted as indexing)."""
         vectors = self._encode_for_query([query, *texts])

@@ -306,7 +306,7 @@ class DocbotClient(discord.Client):
         questions = await self.feedback.gap_questions(knowledge_base, since(self.settings.gaps_days))
         if questions is None:
             return None
-        return await self.queue.run(lambda: group_gaps(questions, embedder.embed))  # the embedder's thread
+        return await self.queue.run(lambda: group_gaps(questions, embedder.embed_queries))  # the embedder's thread
 
     def _knowledge_bases(self) -> KnowledgeBases:
         if self.knowledge_bases is None:
