@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -56,14 +57,24 @@ def words(text: str) -> list[str]:
 
 def content_terms(text: str) -> list[str]:
     """Stems of the words that are not stopwords, in order (numbers kept as written)."""
+    return _stem(content_words(text))
+
+
+def content_words(text: str) -> list[str]:
+    """The lower-cased words that are not stopwords, unstemmed, in order (numbers kept as written)."""
     stop = _stopwords()
-    return _stem([w for w in words(text) if w and w not in stop])
+    return [w for w in words(text) if w and w not in stop]
 
 
 def keyword_terms(text: str) -> list[str]:
     """Stems of the words BM25 indexes and searches, in order: any script, stopwords left out."""
     stop = _keyword_stopwords()
     return _stem([w for w in _KEYWORD.findall(text.lower()) if w not in stop])
+
+
+def without_accents(text: str) -> str:
+    """`text` with its accents dropped, so that "Herve" finds "Hervé"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def numbers(text: str) -> set[str]:

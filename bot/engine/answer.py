@@ -15,7 +15,9 @@ from docbot.engine.llm import LanguageModel
 from docbot.engine.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
 from docbot.engine.question_shape import question_shape
 from docbot.engine.refusal import RefusalPolicy
+from docbot.engine.word_similarity import WordSimilarity
 from docbot.errors import EmptyQuestionError
+from docbot.index.embedder import Embedder
 from docbot.index.search import Passage, Retriever
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bounded
@@ -71,6 +73,7 @@ class Engine:
         self.llm = llm
         self.options = options
         self.refusal = refusal
+        self._word_similarity: tuple[object, WordSimilarity] | None = None  # (its embedder, the similarity)
 
     def close(self) -> None:
         """Release the language model (an HTTP connection, or llama.cpp's memory)."""
@@ -112,7 +115,12 @@ class Engine:
         supporting = (
             []
             if refused
-            else self.refusal.supporting(shape, evidence, lambda s: float(embedder.similarities(names, [s])[0]))
+            else self.refusal.supporting(
+                shape,
+                evidence,
+                lambda s: float(embedder.similarities(names, [s])[0]),
+                self._words_of(embedder),
+            )
         )
         if not supporting:
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)  # sources stay listed
@@ -134,6 +142,13 @@ class Engine:
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
         text, cited = compose_answer(reply, facts, self.options.max_answer_chars, shape)
         return Answer(question, text, True, passages, cited, timings)
+
+    def _words_of(self, embedder: Embedder) -> WordSimilarity:
+        """The word similarity of `embedder`, made once (a swapped-in index may bring another embedder)."""
+        held = self._word_similarity
+        if held is None or held[0] is not embedder:
+            held = self._word_similarity = (embedder, WordSimilarity(embedder.embed_queries))
+        return held[1]
 
 
 def clean_question(question: str) -> str:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from docbot.index.terms import content_terms, names, numbers
+from docbot.index.terms import content_terms, names, numbers, without_accents, words
+
+# What a focus word said in other words counts for ("killing" for "die"): fitted with
+# refusal.WORD_PARAPHRASE_SIMILARITY on ../shared/train (see README, How answers stay honest).
+PARAPHRASE_CREDIT = 0.5
 
 
 class AnswerKind(Enum):
@@ -91,6 +96,7 @@ class QuestionShape:
     topic: frozenset[str]  # names the question is about, lower-cased
     focus: frozenset[str]  # stems of the relation or attribute asked: born, own, rainfall
     numbers: frozenset[str]
+    focus_words: tuple[tuple[str, str], ...] = ()  # (stem, the word the question wrote): ("die", "die")
 
 
 def question_shape(question: str) -> QuestionShape:
@@ -100,7 +106,12 @@ def question_shape(question: str) -> QuestionShape:
     topic = frozenset(names(question))
     not_focus = set(content_terms(" ".join(topic))) | set(content_terms(_FRAME_WORDS))
     focus = frozenset(t for t in terms if t not in not_focus and not t[:1].isdigit() and len(t) > 1)
-    return QuestionShape(kind, terms, topic, focus, frozenset(numbers(question)))
+    written: dict[str, str] = {}
+    for word in words(question):
+        stem = content_terms(word)
+        if stem and stem[0] in focus:
+            written.setdefault(stem[0], word)
+    return QuestionShape(kind, terms, topic, focus, frozenset(numbers(question)), tuple(sorted(written.items())))
 
 
 def _answer_kind(question: str) -> AnswerKind:
@@ -152,16 +163,28 @@ def _relatives(stem: str) -> frozenset[str]:
     return frozenset().union(*(family for family in _SAME_RELATION if stem in family)) or frozenset({stem})
 
 
-def focus_share(shape: QuestionShape, text: str, weights: dict[str, float] | None = None) -> float:
+def focus_share(
+    shape: QuestionShape,
+    text: str,
+    weights: dict[str, float] | None = None,
+    said_otherwise: Callable[[str], bool] | None = None,
+) -> float:
     """Weighted share of the question's focus stems found in `text` (a shared stem prefix counts:
-    own/owner). `weights` (default 1 each) let a rare focus word count more than a common one."""
+    own/owner). `weights` (default 1 each) let a rare focus word count more than a common one.
+    A focus stem the text does not hold but for which `said_otherwise(stem)` is true counts
+    PARAPHRASE_CREDIT of its weight: a word of like meaning is weaker evidence than the word itself."""
     if not shape.focus:
         return 1.0
     found = set(content_terms(text))
     weight = weights or {}
     total = sum(weight.get(f, 1.0) for f in shape.focus)
-    held = [f for f in shape.focus if any(_same_root(r, t) for r in _relatives(f) for t in found)]
-    return sum(weight.get(f, 1.0) for f in held) / total
+    held = 0.0
+    for f in shape.focus:
+        if any(_same_root(r, t) for r in _relatives(f) for t in found):
+            held += weight.get(f, 1.0)
+        elif said_otherwise is not None and said_otherwise(f):
+            held += PARAPHRASE_CREDIT * weight.get(f, 1.0)
+    return held / total
 
 
 def focus_weights(shape: QuestionShape, sentences: list[str]) -> dict[str, float]:
@@ -182,8 +205,8 @@ def topic_share(shape: QuestionShape, text: str) -> float:
     """Share of the question's names found in `text`."""
     if not shape.topic:
         return 1.0
-    lowered = text.lower()
-    return sum(name in lowered for name in shape.topic) / len(shape.topic)
+    lowered = without_accents(text.lower())
+    return sum(without_accents(name) in lowered for name in shape.topic) / len(shape.topic)
 
 
 def _same_root(a: str, b: str) -> bool:
