@@ -106,6 +106,18 @@ def test_a_quoted_first_line_shows_the_part_of_a_long_sentence_that_answers():
     assert len(first_line) <= 100  # short: the quote and its citation, no lead-in
 
 
+def test_a_short_sentence_is_quoted_whole_on_the_first_line():
+    fact = Evidence(
+        "The harbour of Wexmouth, rebuilt after the great storm, was reopened by the town council in 1873.",
+        source=1,
+        coverage=0.5,
+        score=0.5,
+    )  # 97 characters: an excerpt would cut it
+    shape = question_shape("When was the harbour of Wexmouth reopened?")
+    text, _ = compose_answer("nothing useful here", [fact], 400, shape)
+    assert text == f'"{fact.sentence}" [1]'  # whole, once: no second quote of the same sentence
+
+
 def test_a_claim_taken_from_another_part_of_the_sentence_is_not_the_first_line():
     fact = Evidence(
         "King David of Scotland, whose elder brother Alexander had married Sybilla of Normandy, was instrumental "

@@ -26,6 +26,9 @@ _SPACED_CITATION = re.compile(r"\s*" + CITATION.pattern)  # with the space befor
 _LEAD_IN = re.compile(r"^(?:(?:the\s+)?answer(?:\s+to\s+(?:the|this|your)\s+question)?(?:\s+is)?\s*:)\s*", re.I)
 SAME_CLAIM_SHARE = 0.6  # a claim this close to the whole quoted sentence needs no quote after it
 FIRST_LINE_CHARS = 90  # a quoted first line shows this much of its sentence, around the answer
+# ...unless the whole sentence is this short: cutting 30 characters off hides the answer more often than it
+# saves reading (bench, 340 questions: +0.013 first-line accuracy, median first line 93 -> 94 characters).
+WHOLE_SENTENCE_CHARS = 120
 CLAIM_WINDOW_CHARS = 100  # a claim must add what lies in this much of a sentence, around the answer
 
 
@@ -43,7 +46,8 @@ def compose_answer(
         text = f"{claim.rstrip(' .')} [{support.source}]."
         quoted = [best, support]
     else:
-        excerpt = _excerpt(best.sentence, shape, FIRST_LINE_CHARS)
+        whole = len(best.sentence) <= WHOLE_SENTENCE_CHARS
+        excerpt = best.sentence if whole else _excerpt(best.sentence, shape, FIRST_LINE_CHARS)
         text = f'"{excerpt}" [{best.source}]'
         claim = excerpt
         quoted = [best] if excerpt != best.sentence else []
