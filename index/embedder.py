@@ -19,11 +19,13 @@ import numpy as np
 
 from docbot.index.errors import EmbedderError
 from docbot.index.query_encoder import (
+    MODEL_FILE,
     QueryEncoder,
     QueryEncoderUnavailable,
     export_folder,
     export_query_encoder,
     model_identity,
+    quantized_model,
 )
 
 if TYPE_CHECKING:
@@ -164,6 +166,20 @@ class Embedder:
             log.warning(f"docbot: note: {exc}; questions use sentence-transformers")
         except Exception as exc:  # noqa: BLE001 - the index is built; only the faster start is lost
             log.warning(f"docbot: note: cannot make the fast query encoder ({str(exc).splitlines()[0]})")
+
+    def document_encoder(self, int8: bool) -> QueryEncoder | None:
+        """The export opened for a build's documents, with int8 or float32 weights, made first if
+        missing; None when there is none (then documents go through sentence-transformers)."""
+        self.prepare_query_encoder()
+        if self._query_encoder is None or self.query_encoders is None:
+            return None
+        identity = self._identity()
+        folder = export_folder(self.query_encoders, identity)
+        try:
+            return QueryEncoder(folder, identity, self.threads, quantized_model(folder) if int8 else MODEL_FILE)
+        except Exception as exc:  # noqa: BLE001 - documents can still be embedded, only more slowly
+            log.warning(f"docbot: note: cannot use the fast document encoder ({str(exc).splitlines()[0]})")
+            return None
 
     def _open_query_encoder(self) -> QueryEncoder:
         assert self.query_encoders is not None
