@@ -94,7 +94,7 @@ class QueryEncoder:
 
         `model_file`: MODEL_FILE, or INT8_MODEL_FILE once quantized_model() has made it.
         """
-        description = _read_description(folder, identity)
+        description = read_description(folder, identity)
         try:
             import onnxruntime
             from tokenizers import Tokenizer
@@ -260,7 +260,9 @@ def _export_transformer(model: SentenceTransformer, path: Path) -> None:
         )
 
 
-def _read_description(folder: Path, identity: str) -> ExportDescription:
+def read_description(folder: Path, identity: str) -> ExportDescription:
+    """What the export in `folder` holds, without opening its model; raises QueryEncoderUnavailable
+    if it is missing, stale or unreadable."""
     path = folder / DESCRIPTION_FILE
     try:
         description = ExportDescription(**json.loads(path.read_text(encoding="utf-8")))
