@@ -133,7 +133,7 @@ class Embedder:
 
     def _encode_for_query(self, texts: Sequence[str]) -> np.ndarray:
         if self.query_encoder is not None:
-            return self.query_encoder.encode(texts)
+            return self.query_encoder.encode_each(texts)
         model = self.model
         with torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
             return model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)

@@ -24,8 +24,10 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -54,6 +56,9 @@ IDENTITY_FILES = (
     "1_Pooling/config.json",
 )
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Vectors encode_each() remembers: an answer embeds its question again with the evidence sentences,
+# and the question's names once per candidate sentence; passages recur from question to question.
+RECENT_TEXTS = 256
 
 
 class QueryEncoderUnavailable(Exception):
@@ -120,10 +125,31 @@ class QueryEncoder:
         self._inputs = {item.name for item in self._session.get_inputs()}
         self.dimension = description.dimension
         self.normalize = description.normalize
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text becomes (after truncation), to batch texts of like length."""
         return [sum(encoding.attention_mask) for encoding in self._tokenizer.encode_batch(list(texts))]
+
+    def encode_each(self, texts: Sequence[str]) -> np.ndarray:
+        """The vectors encode() gives, each text run on its own: nothing is padded (an answer's
+        evidence sentences took ~80 ms instead of ~118 with one core busy elsewhere) and a text's
+        vector does not depend on its neighbours, so the most recent ones are remembered."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._recent_lock:  # answers may be computed on several threads
+            known = {text: self._recent[text] for text in texts if text in self._recent}
+            for text in known:
+                self._recent.move_to_end(text)
+        for text in dict.fromkeys(texts):
+            if text not in known:
+                known[text] = self.encode([text])[0]
+        with self._recent_lock:
+            self._recent.update(known)
+            while len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        return np.stack([known[text] for text in texts])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`, in order: mean of the token states over the attention mask, L2-normalised."""
