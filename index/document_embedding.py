@@ -4,8 +4,9 @@ Questions are always embedded with the float32 model (embedder.py); only documen
 int8 copy. Documents run through ONNX Runtime, from the export the build makes for questions
 (query_encoder.py), when the model has one; else through sentence-transformers with torch's
 dynamic int8. Measured on the bench (152 chunks, 473 answerable questions, one core busy
-elsewhere), CPU per chunk and context hit against float32 questions: ONNX int8 14 ms, 0.962;
-torch int8 25 ms, 0.962; float32 41 ms, 0.960. Per-tensor int8 on both sides fell to 0.954.
+elsewhere), CPU per chunk and context hit with float32 questions: ONNX int8 ~15 ms, 0.960;
+torch int8 ~25 ms, 0.962; float32 ~41 ms (torch) or ~29 ms (ONNX), 0.960. Per-tensor int8 on
+both sides fell to 0.954.
 """
 
 from __future__ import annotations
