@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from docbot.index.errors import EmbedderError
+from docbot.index.int8_export import quantized_model
 from docbot.index.query_encoder import (
     MODEL_FILE,
     QueryEncoder,
@@ -25,7 +26,6 @@ from docbot.index.query_encoder import (
     export_folder,
     export_query_encoder,
     model_identity,
-    quantized_model,
     read_description,
 )
 

@@ -11,25 +11,21 @@ Layout of an export folder (written under a temporary name, then renamed into pl
     model.onnx        the transformer: (input_ids, attention_mask, token_type_ids) -> token states
     tokenizer.json    the model's tokenizer, truncating at its max_seq_length, padding to the longest
     encoder.json      written last: the identity it was exported from, and the pooling it needs
-    model_int8.onnx   made by the first build that wants it: model.onnx with int8 weights, for documents
-
-Documents are embedded from the export too (document_embedding.py): ONNX Runtime's int8 kernels
-took ~14 ms of CPU per bench chunk against torch's dynamic int8 ~25 ms and float32 ~41 ms.
+    model_int8.onnx   made by the first build that wants it (int8_export.py), for documents
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import threading
 import uuid
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,11 +39,6 @@ EXPORT_VERSION = 1  # bump when the export's layout or meaning changes: old expo
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 DESCRIPTION_FILE = "encoder.json"
-INT8_MODEL_FILE = "model_int8.onnx"
-# How a BERT-style export names a layer's feed-forward output (and, inside ATTENTION, its attention
-# output); another model's names may not match, and then every MatMul is quantized.
-FEED_FORWARD_OUTPUT = "/output/dense/MatMul"
-ATTENTION = "/attention/"
 ONNX_OPSET = 17
 # Files of a local model folder whose change means other weights or another tokenizer.
 IDENTITY_FILES = (
@@ -101,7 +92,7 @@ class QueryEncoder:
     def __init__(self, folder: Path, identity: str, threads: int, model_file: str = MODEL_FILE) -> None:
         """Raises QueryEncoderUnavailable if the export is missing, stale or damaged.
 
-        `model_file`: MODEL_FILE, or INT8_MODEL_FILE once quantized_model() has made it.
+        `model_file`: MODEL_FILE, or the int8 copy int8_export.quantized_model() makes.
         """
         description = read_description(folder, identity)
         try:
@@ -194,55 +185,6 @@ def export_query_encoder(model: SentenceTransformer, root: Path, identity: str) 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
-
-
-def quantized_model(folder: Path) -> str:
-    """The file name of the export's int8 copy, made now if it is missing.
-
-    Only the MatMuls' weights become int8, one scale per output channel, in 7 bits (reduce_range:
-    no saturation on CPUs without VNNI), except the first feed-forward output, whose inputs have
-    outliers. On the bench (473 answerable questions) documents so embedded kept float32's context
-    hit, 0.960, at ~15 ms of CPU per chunk; with 8 bits 0.956; with the embedding tables quantized
-    too 0.951. Quantizing the first feed-forward output too saved 6% of the time and moved close
-    scores enough to reorder a spreadsheet row and a book's price table (tests/test_formats.py).
-    Changing this recipe means a new EXPORT_VERSION: an export keeps the copy it has.
-    """
-    path = folder / INT8_MODEL_FILE
-    if not path.exists():
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        graph = onnx.load(str(folder / MODEL_FILE)).graph
-        feed_forward_outputs = [
-            node.name for node in graph.node if node.name.endswith(FEED_FORWARD_OUTPUT) and ATTENTION not in node.name
-        ]
-        staging = folder / f".{uuid.uuid4().hex[:8]}.tmp.{INT8_MODEL_FILE}"
-        try:
-            with _quiet_root_logger():  # onnxruntime logs advice about pre-processing on the root logger
-                quantize_dynamic(
-                    folder / MODEL_FILE,
-                    staging,
-                    op_types_to_quantize=["MatMul"],
-                    nodes_to_exclude=feed_forward_outputs[:1],
-                    per_channel=True,
-                    reduce_range=True,
-                    weight_type=QuantType.QInt8,
-                )
-            os.replace(staging, path)
-        finally:
-            staging.unlink(missing_ok=True)
-    return INT8_MODEL_FILE
-
-
-@contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
 
 
 def _supported_pipeline(model: SentenceTransformer) -> tuple[bool, int]:
