@@ -55,8 +55,8 @@ class Settings:
     paraphrase_similarity: float = 0.6  # a sentence this similar to the question may answer it in other words
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
-    embed_batch_size: int = 32
-    index_int8: bool = True  # documents embedded with int8 weights: ~2x faster builds, same context hit
+    embed_batch_size: int = 32  # texts per batch through sentence-transformers (not the ONNX export's path)
+    index_int8: bool = True  # documents embedded with int8 weights: ~2.5x faster builds, same context hit
     build_nice: int = 10  # niceness added to a build's embedding thread, so answers meanwhile go first (0 = off)
     approximate_above: int = 100_000  # vectors; above this the store searches approximately (IVF; see store.py)
     progress_seconds: float = 15.0  # builds log a progress line this often when stderr is not a terminal

@@ -141,7 +141,8 @@ def build_index(
             report.embedded = len(fresh)
             report.chunks = len(chunks)
             report.written = True
-    embedder.prepare_query_encoder()  # questions then load without torch: a no-op once it exists
+    if not report.embedded:  # else embedding documents made it (Embedder.document_encoder)
+        embedder.prepare_query_encoder()  # questions then load without torch: a no-op once it exists
     report.seconds = time.perf_counter() - started
     return report
 

@@ -11,19 +11,22 @@ import importlib.util
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from docbot.index.errors import EmbedderError
+from docbot.index.int8_export import quantized_model
 from docbot.index.query_encoder import (
+    MODEL_FILE,
     QueryEncoder,
     QueryEncoderUnavailable,
     export_folder,
     export_query_encoder,
     model_identity,
+    read_description,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +63,7 @@ class Embedder:
         self._model: SentenceTransformer | None = None
         self._query_encoder: QueryEncoder | None = None
         self._query_encoder_tried = False
+        self._document_encoders: dict[bool, QueryEncoder] = {}  # by int8: opened once, ~0.1 s each
 
     @property
     def is_loaded(self) -> bool:
@@ -74,9 +78,10 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        encoder = None if self._model is not None else self._find_query_encoder(notice=False)
-        if encoder is not None:
-            return encoder.dimension
+        if self._model is None and self.query_encoders is not None:
+            identity = self._identity()
+            with suppress(QueryEncoderUnavailable):  # read from the export's description: no session opened
+                return read_description(export_folder(self.query_encoders, identity), identity).dimension
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
@@ -128,7 +133,7 @@ class Embedder:
 
     def _encode_for_query(self, texts: Sequence[str]) -> np.ndarray:
         if self.query_encoder is not None:
-            return self.query_encoder.encode(texts)
+            return self.query_encoder.encode_each(texts)
         model = self.model
         with torch_threads(QUERY_THREADS if len(texts) == 1 else self.threads):
             return model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
@@ -149,21 +154,45 @@ class Embedder:
                     log.warning(f"docbot: note: {exc}; questions use sentence-transformers, slower: {FAST_PATH_HINT}")
         return self._query_encoder
 
-    def prepare_query_encoder(self) -> None:
-        """Make the ONNX export for questions if it is missing, stale or damaged (the build calls this).
+    def prepare_query_encoder(self) -> bool:
+        """Make the ONNX export for questions if it is missing, stale or damaged (the build calls this);
+        whether there is a usable export now.
 
         A model this cannot export, or a cache it cannot write, is one notice: questions then use
         sentence-transformers, as before.
         """
-        if self.query_encoders is None or self._find_query_encoder(notice=False) is not None:
-            return
+        if self.query_encoders is None or self._query_encoder is not None:
+            return self._query_encoder is not None
+        usable = self._find_query_encoder(notice=False) is not None
+        if not usable:
+            try:
+                export_query_encoder(self.model, self.query_encoders, self._identity())
+                self._open_query_encoder()  # raises if what was just written cannot be opened
+                usable = True
+            except QueryEncoderUnavailable as exc:
+                log.warning(f"docbot: note: {exc}; questions use sentence-transformers")
+            except Exception as exc:  # noqa: BLE001 - the index is built; only the faster start is lost
+                log.warning(f"docbot: note: cannot make the fast query encoder ({str(exc).splitlines()[0]})")
+        # Opened only to check it: a build needs no float32 session (~150 MB); a question opens it.
+        self._query_encoder, self._query_encoder_tried = None, False
+        return usable
+
+    def document_encoder(self, int8: bool) -> QueryEncoder | None:
+        """The export opened for a build's documents, with int8 or float32 weights, made first if
+        missing; None when there is none (then documents go through sentence-transformers)."""
+        if int8 in self._document_encoders:
+            return self._document_encoders[int8]
+        if not self.prepare_query_encoder() or self.query_encoders is None:
+            return None
+        identity = self._identity()
+        folder = export_folder(self.query_encoders, identity)
         try:
-            export_query_encoder(self.model, self.query_encoders, self._identity())
-            self._query_encoder = self._open_query_encoder()
-        except QueryEncoderUnavailable as exc:
-            log.warning(f"docbot: note: {exc}; questions use sentence-transformers")
-        except Exception as exc:  # noqa: BLE001 - the index is built; only the faster start is lost
-            log.warning(f"docbot: note: cannot make the fast query encoder ({str(exc).splitlines()[0]})")
+            model_file = quantized_model(folder) if int8 else MODEL_FILE
+            encoder = self._document_encoders[int8] = QueryEncoder(folder, identity, self.threads, model_file)
+        except Exception as exc:  # noqa: BLE001 - documents can still be embedded, only more slowly
+            log.warning(f"docbot: note: cannot use the fast document encoder ({str(exc).splitlines()[0]})")
+            return None
+        return encoder
 
     def _open_query_encoder(self) -> QueryEncoder:
         assert self.query_encoders is not None

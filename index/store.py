@@ -213,11 +213,10 @@ class IndexStore:
         try:
             # Not created again if gone: the lock lived in it, so another build may be starting there.
             staging.mkdir()
-            vectors = self.build_vectors(embeddings)
             manifest.index_type = "ivf" if len(chunks) > self.approximate_above else "flat"
             manifest.chunk_count = len(chunks)
             manifest.built_at = time.time()
-            self._write_generation(staging, manifest, chunks, embeddings, vectors)
+            self._write_generation(staging, manifest, chunks, embeddings)
             os.rename(staging, self.root / generation)
             write_atomically(self.root / CURRENT_FILE, generation + "\n")
         except BaseException as exc:
@@ -275,9 +274,7 @@ class IndexStore:
             index.add(embeddings)
         return index
 
-    def _write_generation(
-        self, folder: Path, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray, vectors: Any
-    ) -> None:
+    def _write_generation(self, folder: Path, manifest: Manifest, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         _check_file_order(manifest, chunks)
         with (folder / CHUNKS_FILE).open("wb") as handle:
             offsets = write_chunks(handle, chunks)
@@ -286,7 +283,9 @@ class IndexStore:
         with (folder / EMBEDDINGS_FILE).open("wb") as handle:
             save_array(handle, embeddings)
         with (folder / VECTORS_FILE).open("wb") as handle:
-            save_vectors(handle, vectors)
+            # Built here and dropped when saved: the vector index (a copy of every vector) and BM25,
+            # built next, are never in memory at once (~120 MB less at the peak of an 80k-chunk build).
+            save_vectors(handle, self.build_vectors(embeddings))
         keywords = save_keywords(build_keywords(chunk.embedding_text() for chunk in chunks), folder / KEYWORDS_DIR)
         # The manifest goes last: a generation without one is never complete.
         (folder / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")

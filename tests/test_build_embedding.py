@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
+import pytest
+
 from docbot.index.builder import BuildEvents, build_index
 from docbot.index.document_embedding import DocumentEmbedding
 from docbot.index.search import Retriever
@@ -29,6 +32,18 @@ def test_int8_documents_find_the_passages_float32_documents_find(tiny_corpus, tm
         retriever = Retriever(store.load(), embedder)
         found[embedding.precision] = [[(p.doc, p.chunk.chunk) for p in retriever.search(q, k=3)] for q in QUESTIONS]
     assert found["int8"] == found["float32"]
+
+
+@pytest.mark.parametrize(("int8", "min_cosine"), [(False, 0.999), (True, 0.98)])
+def test_document_vectors_stay_those_of_sentence_transformers(tiny_corpus, tmp_path, embedder, int8, min_cosine):
+    store = store_at(tmp_path / "index")
+    build_index(tiny_corpus, store, embedder, CHUNKING, embedding=DocumentEmbedding(int8=int8))
+    stored = store.load()
+    texts = [chunk.embedding_text() for chunk in stored.chunks]
+
+    reference = embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)  # the embedder of record
+
+    assert np.sum(np.asarray(stored.embeddings) * reference, axis=1).min() >= min_cosine
 
 
 def test_a_change_of_precision_re_embeds_every_chunk(tiny_corpus, tmp_path, embedder):

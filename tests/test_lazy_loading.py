@@ -1,4 +1,5 @@
-"""Commands load only the models they use: `--help` none, `search` no language model."""
+"""Commands load only the models they use: `--help` none, `search` no language model, a build
+with the ONNX export made no torch."""
 
 from __future__ import annotations
 
@@ -56,3 +57,14 @@ def test_ask_never_imports_torch(tiny_corpus: Path, tmp_path: Path, embedder) ->
     assert "space.md" in result.stdout, result.stderr
     assert "llama_cpp" in loaded
     assert not loaded & TORCH
+
+
+def test_a_build_embeds_documents_without_torch_once_the_export_is_made(
+    tiny_corpus: Path, tmp_path: Path, embedder
+) -> None:
+    index_corpus(Settings(corpus=tiny_corpus, index_dir=tmp_path / "first"), embedder)  # makes the export
+
+    loaded, result = loaded_modules("index", "--corpus", str(tiny_corpus), "--index-dir", str(tmp_path / "second"))
+
+    assert "3 added" in result.stderr, result.stderr
+    assert not loaded & TORCH  # ~5 s of imports and ~300 MB saved in every build

@@ -116,3 +116,29 @@ def test_the_build_that_makes_the_export_does_not_call_it_missing(tiny_corpus: P
 
     assert result.returncode == 0, result.stderr
     assert "note:" not in result.stderr, result.stderr
+
+
+def test_texts_embedded_one_at_a_time_get_the_vectors_of_a_batch(light, shipped_index) -> None:
+    texts = [chunk.embedding_text() for chunk in store_at(shipped_index).load().chunks][:12] + HOSTILE
+    assert light.query_encoder is not None
+
+    alone = light.query_encoder.encode_each(texts)
+
+    # Unpadded and one by one: the same numbers, so an answer's evidence ranks as it did batched.
+    assert np.abs(alone - light.query_encoder.encode(texts)).max() <= 1e-6
+
+
+def test_an_answer_runs_the_model_on_its_question_once(light) -> None:
+    encoder = light.query_encoder
+    assert encoder is not None
+    question = "Which volcano on Mars is the tallest?"
+    runs: list[str] = []
+    encode = encoder.encode
+    encoder.encode = lambda texts: runs.extend(texts) or encode(texts)  # type: ignore[method-assign]
+    try:
+        light.embed_query(question)  # retrieval
+        light.similarities(question, ["Olympus Mons is the tallest volcano.", "Mars has two moons."])  # evidence
+    finally:
+        del encoder.encode
+
+    assert runs.count(question) == 1
