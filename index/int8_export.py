@@ -63,10 +63,15 @@ def quantized_model(folder: Path) -> str:
 
 @contextmanager
 def _quiet_root_logger() -> Iterator[None]:
+    """The root logger silenced, and left as it was: onnxruntime's module-level `logging.warning` also
+    installs a stderr handler on it, through which other libraries' debug lines (bm25s') would print."""
     root = logging.getLogger()
-    level = root.level
+    level, handlers = root.level, list(root.handlers)
     root.setLevel(logging.ERROR)
     try:
         yield
     finally:
         root.setLevel(level)
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)

@@ -12,7 +12,7 @@ import pytest
 from docbot.index.builder import BuildEvents, build_index
 from docbot.index.document_embedding import DocumentEmbedding
 from docbot.index.search import Retriever
-from tests.conftest import CHUNKING, store_at
+from tests.conftest import CHUNKING, run_docbot, store_at
 
 QUESTIONS = [
     "Which volcano is the tallest in the solar system?",
@@ -93,3 +93,19 @@ def test_a_build_leaves_no_scratch_vectors_behind(tiny_corpus, tmp_path, embedde
 
     left = sorted(entry.name for entry in store.root.iterdir() if not entry.name.startswith("gen-"))
     assert left == [".lock", "CURRENT"]
+
+
+def test_the_first_build_on_a_new_machine_prints_only_its_summary(tiny_corpus, tmp_path):
+    """Making the int8 export (a fresh cache) must not leave other libraries' debug lines printing."""
+    built = run_docbot(
+        "index",
+        "--corpus",
+        str(tiny_corpus),
+        "--index-dir",
+        str(tmp_path / "index"),
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert built.returncode == 0, built.stderr
+    printed = [line for line in (built.stdout + built.stderr).splitlines() if line.strip()]
+    assert not [line for line in printed if "DEBUG" in line or "WARNING" in line], printed
+    assert printed[-1].startswith("index updated:")
