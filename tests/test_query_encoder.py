@@ -142,3 +142,12 @@ def test_an_answer_runs_the_model_on_its_question_once(light) -> None:
         del encoder.encode
 
     assert runs.count(question) == 1
+
+
+def test_words_embedded_in_one_batch_get_the_vectors_each_gets_alone(light) -> None:
+    words = ["die", "killing", "enemy", "fighting", "née", "x", "counterrevolutionaries"]
+
+    together = light.embed_words(words)
+
+    # The word-similarity check batches new words; it must see what a question of one word would.
+    assert np.abs(together - light.embed_queries(words)).max() <= 1e-5

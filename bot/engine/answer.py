@@ -147,7 +147,7 @@ class Engine:
         """The word similarity of `embedder`, made once (a swapped-in index may bring another embedder)."""
         held = self._word_similarity
         if held is None or held[0] is not embedder:
-            held = self._word_similarity = (embedder, WordSimilarity(embedder.embed_queries))
+            held = self._word_similarity = (embedder, WordSimilarity(embedder.embed_words))
         return held[1]
 
 
