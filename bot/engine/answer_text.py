@@ -47,7 +47,7 @@ def compose_answer(
         quoted = [best, support]
     else:
         whole = len(best.sentence) <= WHOLE_SENTENCE_CHARS
-        excerpt = best.sentence if whole else _excerpt(best.sentence, shape, FIRST_LINE_CHARS)
+        excerpt = best.sentence if whole else _excerpt(best, shape, FIRST_LINE_CHARS)
         text = f'"{excerpt}" [{best.source}]'
         claim = excerpt
         quoted = [best] if excerpt != best.sentence else []
@@ -72,12 +72,14 @@ def _backs(claim: str, facts: Sequence[Evidence], shape: QuestionShape | None) -
     return bool(says_more) and holds_answer_kind(shape, claim) and _in_answer_window(claim, facts, shape)
 
 
-def _excerpt(sentence: str, shape: QuestionShape | None, width: int) -> str:
-    """The part of `sentence`, at most `width` characters, most likely to hold the answer."""
+def _excerpt(fact: Evidence, shape: QuestionShape | None, width: int) -> str:
+    """The part of the fact's sentence, at most `width` characters, most likely to hold the answer:
+    where the answer reader found it, else where the answer-word cues point."""
+    sentence = fact.sentence
     if len(sentence) <= width or shape is None:
         return textwrap.shorten(sentence, width, placeholder="…")
     words = sentence.split()
-    first, last = answer_window(sentence, shape, width)
+    first, last = answer_window(sentence, shape, width, fact.answer_chances)
     return ("…" if first else "") + " ".join(words[first : last + 1]) + ("…" if last < len(words) - 1 else "")
 
 
@@ -85,7 +87,7 @@ def _in_answer_window(claim: str, facts: Sequence[Evidence], shape: QuestionShap
     """Whether what each sentence of the claim adds to the question lies where some fact most likely
     holds the answer: a claim built from another part of the sentence ("Who did Alexander I marry?"
     -> "the Davidian Revolution") answers something else."""
-    windows = [set(content_terms(_excerpt(fact.sentence, shape, CLAIM_WINDOW_CHARS))) for fact in facts]
+    windows = [set(content_terms(_excerpt(fact, shape, CLAIM_WINDOW_CHARS))) for fact in facts]
     for part in split_sentences(claim):
         added = set(content_terms(part)) - shape.terms
         if added and not any(len(added & window) * 2 >= len(added) for window in windows):

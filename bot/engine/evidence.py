@@ -34,6 +34,8 @@ class Evidence:
     context: str = ""  # the sentence before it in the same passage ("He was born in 1947.")
     heading: str = ""  # the heading of its passage ("Lighthouse keeping" over "Step 1: climb the tower.")
     similarity: float = 0.0  # cosine similarity with the question (for the best few, else 0)
+    # For each word of the sentence (split on spaces), the answer reader's probability that it lies inside the answer.
+    answer_chances: tuple[float, ...] | None = None
 
 
 def rank_evidence(question: str, passages: Sequence[Passage], embedder: Embedder | None = None) -> list[Evidence]:

@@ -1,0 +1,214 @@
+"""A reader that finds where in a sentence the answer to a question lies.
+
+The question and the sentence are read together by the installed all-MiniLM-L6-v2 (all six
+layers, each word piece attending to both), with small low-rank adapters and a span head fitted on
+SQuAD 2.0 training articles by scripts/fit_reader.py (`reader.npz`, 1.25 MB, shipped beside this
+file). For each word piece it scores how likely the answer starts and ends there; from those, each
+word's chance of lying inside the answer, which places the first line's excerpt of a long sentence.
+Its "no answer here" score ([CLS]) is fitted too but not used: on the development questions it
+told SQuAD 2.0's unanswerable questions from answerable ones no better than the checks before it.
+
+Plain numpy (no torch): the weights are merged once per process at the first read, and a
+question's sentences are read in one batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding, Tokenizer
+
+ADAPTERS_FILE = Path(__file__).with_name("reader.npz")
+MAX_TOKENS = 96  # question and sentence together, as fitted; a longer sentence is cut
+MAX_SPAN_PIECES = 15  # an answer is a few words, not a clause
+_ADAPTED = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Where a sentence answers the question: its best span (characters start..end), and for each word
+    of the sentence (split on spaces) the probability that it lies inside the answer."""
+
+    start: int
+    end: int
+    word_probabilities: tuple[float, ...]
+
+    def span(self, sentence: str) -> str:
+        return sentence[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """The base model's weights with the adapters merged in (linear maps as torch stores them: out, in)."""
+
+    tensors: dict[str, np.ndarray]
+    layers: int
+    heads: int
+    eps: float
+
+
+class AnswerReader:
+    """Reads (question, sentence) pairs with the base model's weights plus the fitted adapters."""
+
+    def __init__(self, model_dir: Path, adapters: Path = ADAPTERS_FILE) -> None:
+        """The weights load on the first read (~0.3 s, once per process): a search never pays for them."""
+        self.model_dir = model_dir
+        self.adapters = adapters
+
+    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
+        """For each sentence, where in it the answer to `question` most likely lies."""
+        if not sentences:
+            return []
+        weights = _load_weights(self.model_dir, self.adapters)
+        tokenizer = _load_tokenizer(self.model_dir)
+        encodings = tokenizer.encode_batch([(question, s) for s in sentences])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        start, end = span_logits(weights, ids, types, mask)
+        return [
+            _reading(sentence, encoding, start[row], end[row])
+            for row, (sentence, encoding) in enumerate(zip(sentences, encodings, strict=True))
+        ]
+
+
+def _reading(sentence: str, encoding: Encoding, start: np.ndarray, end: np.ndarray) -> Reading:
+    """The best span of one sentence's pieces, and each word's probability of lying inside the answer:
+    the chance the answer starts at or before it minus the chance it ended before it."""
+    inside = np.array([s == 1 for s in encoding.sequence_ids], dtype=bool)
+    pieces = np.flatnonzero(inside)
+    if not len(pieces):  # nothing of the sentence survived truncation
+        return Reading(0, 0, (0.0,) * len(sentence.split()))
+    best, at = -np.inf, (0, 0)
+    for first in pieces:
+        last = min(len(inside), first + MAX_SPAN_PIECES)
+        ends = end[first:last] + np.where(inside[first:last], 0.0, -np.inf)
+        offset = int(np.argmax(ends))
+        if start[first] + ends[offset] > best:
+            best, at = float(start[first] + ends[offset]), (int(first), int(first) + offset)
+    starts, ends = _softmax(start[pieces]), _softmax(end[pieces])
+    within = np.clip(np.cumsum(starts) - (np.cumsum(ends) - ends), 0.0, 1.0)
+    offsets = [encoding.offsets[i] for i in pieces]
+    words, probabilities, at_char, piece = sentence.split(), [], 0, 0
+    for word in words:
+        at_char = sentence.find(word, at_char)
+        word_end = at_char + len(word)
+        chance = 0.0
+        while piece < len(offsets) and offsets[piece][0] < word_end:
+            if offsets[piece][1] > at_char:
+                chance = max(chance, float(within[piece]))
+            piece += 1
+        probabilities.append(chance)
+        at_char = word_end
+    offsets_all = encoding.offsets
+    return Reading(offsets_all[at[0]][0], offsets_all[at[1]][1], tuple(probabilities))
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exp = np.exp(scores - scores.max())
+    return exp / exp.sum()
+
+
+def span_logits(
+    weights: _Weights, ids: np.ndarray, types: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end scores of each word piece (batch, pieces): the model's forward pass in numpy."""
+    w = weights.tensors
+
+    def linear(x: np.ndarray, name: str) -> np.ndarray:
+        flat = x.reshape(-1, x.shape[-1]) @ w[name + ".weight"].T  # one 2-D product: BLAS, not a loop
+        return (flat + w[name + ".bias"]).reshape(*x.shape[:-1], -1)
+
+    def norm(x: np.ndarray, name: str) -> np.ndarray:
+        mean = x.mean(-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + weights.eps) * w[name + ".weight"] + w[name + ".bias"]
+
+    batch, length = ids.shape
+    size = w["embeddings.word_embeddings.weight"].shape[1] // weights.heads
+
+    def heads(x: np.ndarray, name: str) -> np.ndarray:
+        return linear(x, name).reshape(batch, length, weights.heads, size).transpose(0, 2, 1, 3)
+
+    x = (
+        w["embeddings.word_embeddings.weight"][ids]
+        + w["embeddings.position_embeddings.weight"][np.arange(length)][None]
+        + w["embeddings.token_type_embeddings.weight"][types]
+    )
+    x = norm(x, "embeddings.LayerNorm")
+    blocked = (1.0 - mask)[:, None, None, :] * -1e9  # padding is never attended to
+    for n in range(weights.layers):
+        p = f"encoder.layer.{n}."
+        q, k, v = (heads(x, p + f"attention.self.{name}") for name in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 1, 3, 2) * (size**-0.5) + blocked
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, -1)
+        x = norm(x + linear(attended, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+        x = norm(x + linear(_gelu(linear(x, p + "intermediate.dense")), p + "output.dense"), p + "output.LayerNorm")
+    logits = linear(x, "span_head")
+    return logits[..., 0], logits[..., 1]
+
+
+_loading = threading.Lock()
+
+
+@functools.lru_cache(maxsize=2)
+def _load_tokenizer(model_dir: Path) -> Tokenizer:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")  # a huge question is cut too
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest of a batch, not the file's 128
+    return tokenizer
+
+
+def _load_weights(model_dir: Path, adapters: Path) -> _Weights:
+    with _loading:  # two front ends asking at once load once
+        return _merged_weights(model_dir, adapters)
+
+
+@functools.lru_cache(maxsize=2)
+def _merged_weights(model_dir: Path, adapters: Path) -> _Weights:
+    """The base weights (float32) with each adapter's low-rank update added: W + B A."""
+    from safetensors.numpy import load_file
+
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    layers = int(config["num_hidden_layers"])
+    tensors = {
+        k.removeprefix("bert."): v.astype(np.float32, copy=False)
+        for k, v in load_file(model_dir / "model.safetensors").items()
+    }
+    with np.load(adapters) as fitted:
+        for layer in range(layers):
+            for name in _ADAPTED:
+                key = f"encoder.layer.{layer}.{_module(name)}.weight"
+                update = fitted[f"layer{layer}.{name}.b"].astype(np.float32) @ fitted[f"layer{layer}.{name}.a"].astype(
+                    np.float32
+                )
+                tensors[key] = tensors[key] + update
+        tensors["span_head.weight"] = fitted["head.weight"].astype(np.float32)
+        tensors["span_head.bias"] = fitted["head.bias"].astype(np.float32)
+    return _Weights(tensors, layers, int(config["num_attention_heads"]), float(config.get("layer_norm_eps", 1e-12)))
+
+
+def _module(name: str) -> str:
+    return f"attention.self.{name}" if name in ("query", "key", "value") else name
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's GELU, in its tanh form (within 1e-3 of the exact one), computed in place."""
+    inner = x * x
+    inner *= 0.044715 * 0.7978845608028654
+    inner += 0.7978845608028654
+    inner *= x
+    return 0.5 * x * (1.0 + np.tanh(inner, out=inner))

@@ -1,0 +1,84 @@
+"""The answer reader finds where in a sentence the answer lies, and the first line of a long
+supporting sentence shows that part of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from docbot.engine.answer_reader import ADAPTERS_FILE, AnswerReader, _load_weights, span_logits
+from docbot.index.embedder import packaged_embedder_path
+from tests.conftest import engine_over
+
+LABEL = (
+    "After years of touring small clubs along the northern coast, the band signed with Harbor Records in 1998 "
+    "and released its first album, Salt Roads, two years later."
+)
+AIRPORT = (
+    "The city airport is the busiest in the region by passenger traffic and the second busiest by cargo volume, "
+    "after the port airport at Kessel, which handles most freight flights."
+)
+
+
+@pytest.fixture(scope="module")
+def reader() -> AnswerReader:
+    return AnswerReader(packaged_embedder_path())
+
+
+def test_the_numpy_reader_computes_what_the_fitted_model_computes():
+    """The reader's forward pass is the fitted model's: MiniLM in transformers with the adapters merged in."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = packaged_embedder_path()
+    model = AutoModel.from_pretrained(folder).eval()
+    with np.load(ADAPTERS_FILE) as fitted, torch.no_grad():
+        for n, layer in enumerate(model.encoder.layer):
+            maps = {
+                "query": layer.attention.self.query, "key": layer.attention.self.key,
+                "value": layer.attention.self.value, "attention.output.dense": layer.attention.output.dense,
+                "intermediate.dense": layer.intermediate.dense, "output.dense": layer.output.dense,
+            }  # fmt: skip
+            for name, linear in maps.items():
+                b, a = (torch.tensor(fitted[f"layer{n}.{name}.{part}"].astype(np.float32)) for part in "ba")
+                linear.weight += b @ a
+        head_weight, head_bias = torch.tensor(fitted["head.weight"]), torch.tensor(fitted["head.bias"])
+        tokens = AutoTokenizer.from_pretrained(folder)(
+            ["Which label did the band sign with?"] * 2, [LABEL, "A short one."], padding=True, return_tensors="pt"
+        )
+        expected = (model(**tokens).last_hidden_state @ head_weight.T + head_bias).numpy()
+    start, end = span_logits(
+        _load_weights(folder, ADAPTERS_FILE),
+        tokens["input_ids"].numpy(),
+        tokens["token_type_ids"].numpy(),
+        tokens["attention_mask"].numpy().astype(np.float32),
+    )
+    real = tokens["attention_mask"].numpy() > 0
+    assert np.abs(start[real] - expected[..., 0][real]).max() < 0.02
+    assert np.abs(end[real] - expected[..., 1][real]).max() < 0.02
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Which record label did the band sign with?", "Harbor Records"),
+        ("When did the band sign with Harbor Records?", "1998"),
+        ("What was the name of the band's first album?", "Salt Roads"),
+        ("Where did the band tour?", "northern coast"),
+    ],
+)
+def test_the_reader_finds_the_answer_inside_a_long_sentence(reader, question, answer):
+    (found,) = reader.read(question, [LABEL])
+    assert answer in found.span(LABEL)
+    likely = [word.strip(",.") for word, p in zip(LABEL.split(), found.word_probabilities, strict=True) if p > 0.5]
+    assert " ".join(likely) == answer
+
+
+def test_the_first_line_of_a_long_sentence_shows_the_part_the_reader_finds_the_answer_in(
+    tmp_path_factory, embedder, llm
+):
+    """The answer ("second") is away from the question's words; the word cues alone quote the Kessel part."""
+    engine = engine_over({"airport.md": f"# Airport\n\n{AIRPORT}\n"}, tmp_path_factory, embedder, llm)
+    answer = engine.answer("What kind of ranking does the airport have for cargo?")
+    assert answer.answered
+    assert "second" in answer.text.split("\n")[0]
