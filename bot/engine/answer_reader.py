@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 ADAPTERS_FILE = Path(__file__).with_name("reader.npz")
 MAX_TOKENS = 96  # question and sentence together, as fitted; a longer sentence is cut
 MAX_SPAN_PIECES = 15  # an answer is a few words, not a clause
+_FLOATS: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
 _ADAPTED = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
 
 
@@ -180,14 +181,9 @@ def _load_weights(model_dir: Path, adapters: Path) -> _Weights:
 @functools.lru_cache(maxsize=2)
 def _merged_weights(model_dir: Path, adapters: Path) -> _Weights:
     """The base weights (float32) with each adapter's low-rank update added: W + B A."""
-    from safetensors.numpy import load_file
-
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     layers = int(config["num_hidden_layers"])
-    tensors = {
-        k.removeprefix("bert."): v.astype(np.float32, copy=False)
-        for k, v in load_file(model_dir / "model.safetensors").items()
-    }
+    tensors = _mapped_tensors(model_dir / "model.safetensors")
     with np.load(adapters) as fitted:
         for layer in range(layers):
             for name in _ADAPTED:
@@ -199,6 +195,23 @@ def _merged_weights(model_dir: Path, adapters: Path) -> _Weights:
         tensors["span_head.weight"] = fitted["head.weight"].astype(np.float32)
         tensors["span_head.bias"] = fitted["head.bias"].astype(np.float32)
     return _Weights(tensors, layers, int(config["num_attention_heads"]), float(config.get("layer_norm_eps", 1e-12)))
+
+
+def _mapped_tensors(path: Path) -> dict[str, np.ndarray]:
+    """The float tensors of a safetensors file as float32, memory-mapped when stored so: of the 47 MB
+    word-piece table only the rows a question and its sentences use are ever read into memory."""
+    with path.open("rb") as file:
+        header_size = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(header_size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_size)
+    tensors: dict[str, np.ndarray] = {}
+    for name, meta in header.items():
+        kind = _FLOATS.get(meta.get("dtype", "")) if isinstance(meta, dict) else None
+        if kind is not None:  # not "__metadata__", nor integer buffers such as position_ids
+            begin, end = meta["data_offsets"]
+            array = data[begin:end].view(kind).reshape(meta["shape"])
+            tensors[name.removeprefix("bert.")] = array.astype(np.float32, copy=False)
+    return tensors
 
 
 def _module(name: str) -> str:
