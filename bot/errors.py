@@ -2,7 +2,7 @@
 
 from docbot.index.errors import DocbotError
 
-__all__ = ["ConfigError", "DocbotError", "EmptyQuestionError", "ModelError", "ModelServerError"]
+__all__ = ["ConfigError", "DocbotError", "EmptyQuestionError", "ModelError", "ModelServerError", "ReaderUnavailable"]
 
 
 class ConfigError(DocbotError):
@@ -19,3 +19,7 @@ class ModelServerError(ModelError):
 
 class EmptyQuestionError(DocbotError):
     """The question is empty or only white space."""
+
+
+class ReaderUnavailable(DocbotError):
+    """The answer reader's files are missing or unreadable (answers go on without it)."""

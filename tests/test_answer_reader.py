@@ -82,3 +82,19 @@ def test_the_first_line_of_a_long_sentence_shows_the_part_the_reader_finds_the_a
     answer = engine.answer("What kind of ranking does the airport have for cargo?")
     assert answer.answered
     assert "second" in answer.text.split("\n")[0]
+
+
+def test_a_reader_whose_files_cannot_be_read_is_dropped_and_answers_go_on(tmp_path_factory, embedder, llm, caplog):
+    """A damaged install (the adapters file truncated) costs the reader, not the answer: one log line."""
+    broken = tmp_path_factory.mktemp("reader") / "reader.npz"
+    broken.write_bytes(ADAPTERS_FILE.read_bytes()[:1000])
+    engine = engine_over({"airport.md": f"# Airport\n\n{AIRPORT}\n"}, tmp_path_factory, embedder, llm)
+    engine.reader = AnswerReader(packaged_embedder_path(), broken)
+    with caplog.at_level("WARNING", logger="docbot.engine"):
+        first = engine.answer("What kind of ranking does the airport have for cargo?")
+        second = engine.answer("Which airport handles most freight flights?")
+    assert first.answered and second.answered
+    assert "[1]" in first.text.split("\n")[0]
+    warnings = [r.getMessage() for r in caplog.records if "answer reader cannot load" in r.getMessage()]
+    assert len(warnings) == 1
+    assert engine.reader is None

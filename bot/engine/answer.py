@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import unicodedata
@@ -17,10 +18,11 @@ from docbot.engine.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_re
 from docbot.engine.question_shape import question_shape
 from docbot.engine.refusal import RefusalPolicy
 from docbot.engine.word_similarity import WordSimilarity
-from docbot.errors import EmptyQuestionError
+from docbot.errors import EmptyQuestionError, ReaderUnavailable
 from docbot.index.embedder import Embedder
 from docbot.index.search import Passage, Retriever
 
+log = logging.getLogger("docbot.engine")
 MAX_QUESTION_CHARS = 1000  # longer questions are cut: the prompt size stays bounded
 # Dropped from questions whole, not just their control bytes: terminal escape sequences (CSI, OSC) and
 # chat-template markers, which would otherwise count as question words (and the refusal checks then
@@ -154,10 +156,17 @@ class Engine:
         return Answer(question, text, True, passages, cited, timings)
 
     def _read(self, question: str, supporting: list[Evidence]) -> list[Evidence]:
-        """The supporting sentences, the best few with where in each the answer reader finds the answer."""
+        """The supporting sentences, the best few with where in each the answer reader finds the answer.
+
+        A reader whose files cannot be read is dropped with one log line: answers go on with the word cues."""
         assert self.reader is not None
         best = supporting[: self.options.reader_sentences]
-        readings = self.reader.read(question, [item.sentence for item in best])
+        try:
+            readings = self.reader.read(question, [item.sentence for item in best])
+        except ReaderUnavailable as error:
+            log.warning("%s; first lines are placed by the word cues from now on", error)
+            self.reader = None
+            return supporting
         read = [replace(item, answer_chances=r.word_probabilities) for item, r in zip(best, readings, strict=True)]
         return read + supporting[len(best) :]
 

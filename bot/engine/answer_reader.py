@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from docbot.errors import ReaderUnavailable
+
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
 
@@ -61,16 +63,21 @@ class AnswerReader:
     """Reads (question, sentence) pairs with the base model's weights plus the fitted adapters."""
 
     def __init__(self, model_dir: Path, adapters: Path = ADAPTERS_FILE) -> None:
-        """The weights load on the first read (~0.3 s, once per process): a search never pays for them."""
+        """The weights load on the first read (~0.1 s, once per process): a search never pays for them."""
         self.model_dir = model_dir
         self.adapters = adapters
 
     def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
-        """For each sentence, where in it the answer to `question` most likely lies."""
+        """For each sentence, where in it the answer to `question` most likely lies.
+
+        Raises ReaderUnavailable when the base model's or the adapters' files cannot be read."""
         if not sentences:
             return []
-        weights = _load_weights(self.model_dir, self.adapters)
-        tokenizer = _load_tokenizer(self.model_dir)
+        try:
+            weights = _load_weights(self.model_dir, self.adapters)
+            tokenizer = _load_tokenizer(self.model_dir)
+        except Exception as error:  # OSError, a bad zip or JSON, a missing key; tokenizers raises plain Exception
+            raise ReaderUnavailable(f"the answer reader cannot load ({type(error).__name__}: {error})") from error
         encodings = tokenizer.encode_batch([(question, s) for s in sentences])
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         types = np.array([e.type_ids for e in encodings], dtype=np.int64)
