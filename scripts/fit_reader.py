@@ -22,20 +22,20 @@ import argparse
 import json
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from docbot.engine.answer_reader import AnswerReader
+from docbot.engine.answer_reader import ADAPTED, AnswerReader, adapted_module
 from docbot.engine.answer_span import answer_window
 from docbot.engine.question_shape import question_shape
 from docbot.index.chunking import split_sentences
 from docbot.index.terms import content_terms
 
-MAX_TOKENS = 96
-ADAPTED = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+MAX_TOKENS = 96  # as answer_reader.MAX_TOKENS
 
 
 class LowRank(nn.Module):
@@ -113,6 +113,16 @@ def encode(tokenizer, batch: list[tuple[str, str, int, int]]) -> dict[str, torch
     return {**enc, "starts": torch.tensor(starts), "ends": torch.tensor(ends)}
 
 
+def adapted_maps(layer: nn.Module) -> Iterator[tuple[str, nn.Module, str]]:
+    """(adapter name, the module holding the map, the map's attribute) for each adapted map of a layer."""
+    for name in ADAPTED:
+        *path, leaf = adapted_module(name).split(".")
+        owner = layer
+        for part in path:
+            owner = getattr(owner, part)
+        yield name, owner, leaf
+
+
 def build(model_dir: Path, rank: int, alpha: float):
     from transformers import AutoModel, AutoTokenizer
 
@@ -121,11 +131,7 @@ def build(model_dir: Path, rank: int, alpha: float):
     for p in model.parameters():
         p.requires_grad = False
     for layer in model.encoder.layer:
-        for name in ADAPTED:
-            owner = layer
-            *path, leaf = name.split(".")
-            for part in ("attention", "self") if name in ("query", "key", "value") else path:
-                owner = getattr(owner, part)
+        for _, owner, leaf in adapted_maps(layer):
             setattr(owner, leaf, LowRank(getattr(owner, leaf), rank, alpha))
     head = nn.Linear(model.config.hidden_size, 2)
     return tokenizer, model, head
@@ -163,11 +169,7 @@ def export(model, head, rank: int, alpha: float, out: Path) -> None:
     """The adapters, merged per map as (A, B * scale) in float16, and the span head, in one .npz."""
     arrays = {"rank": np.array(rank)}
     for n, layer in enumerate(model.encoder.layer):
-        for name in ADAPTED:
-            owner = layer
-            *path, leaf = name.split(".")
-            for part in ("attention", "self") if name in ("query", "key", "value") else path:
-                owner = getattr(owner, part)
+        for name, owner, leaf in adapted_maps(layer):
             adapter = getattr(owner, leaf)
             arrays[f"layer{n}.{name}.a"] = adapter.a.detach().numpy().astype(np.float16)
             arrays[f"layer{n}.{name}.b"] = (adapter.b.detach() * adapter.scale).numpy().astype(np.float16)

@@ -33,7 +33,8 @@ ADAPTERS_FILE = Path(__file__).with_name("reader.npz")
 MAX_TOKENS = 96  # question and sentence together, as fitted; a longer sentence is cut
 MAX_SPAN_PIECES = 15  # an answer is a few words, not a clause
 _FLOATS: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
-_ADAPTED = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+# The linear maps of each layer that carry an adapter, by the names the adapters file uses.
+ADAPTED = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,7 @@ def _reading(sentence: str, encoding: Encoding, start: np.ndarray, end: np.ndarr
             piece += 1
         probabilities.append(chance)
         at_char = word_end
-    offsets_all = encoding.offsets
-    return Reading(offsets_all[at[0]][0], offsets_all[at[1]][1], tuple(probabilities))
+    return Reading(encoding.offsets[at[0]][0], encoding.offsets[at[1]][1], tuple(probabilities))
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -193,8 +193,8 @@ def _merged_weights(model_dir: Path, adapters: Path) -> _Weights:
     tensors = _mapped_tensors(model_dir / "model.safetensors")
     with np.load(adapters) as fitted:
         for layer in range(layers):
-            for name in _ADAPTED:
-                key = f"encoder.layer.{layer}.{_module(name)}.weight"
+            for name in ADAPTED:
+                key = f"encoder.layer.{layer}.{adapted_module(name)}.weight"
                 update = fitted[f"layer{layer}.{name}.b"].astype(np.float32) @ fitted[f"layer{layer}.{name}.a"].astype(
                     np.float32
                 )
@@ -221,7 +221,8 @@ def _mapped_tensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _module(name: str) -> str:
+def adapted_module(name: str) -> str:
+    """Where an adapted map sits in a BERT layer ("query" -> "attention.self.query")."""
     return f"attention.self.{name}" if name in ("query", "key", "value") else name
 
 
