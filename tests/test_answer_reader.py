@@ -3,10 +3,15 @@ supporting sentence shows that part of it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from docbot.engine.answer_reader import ADAPTERS_FILE, AnswerReader, _load_weights, span_logits
+from docbot.engine.answer_text import compose_answer
+from docbot.engine.evidence import Evidence
+from docbot.engine.question_shape import question_shape
 from docbot.index.embedder import packaged_embedder_path
 from tests.conftest import engine_over
 
@@ -82,6 +87,27 @@ def test_the_first_line_of_a_long_sentence_shows_the_part_the_reader_finds_the_a
     answer = engine.answer("What kind of ranking does the airport have for cargo?")
     assert answer.answered
     assert "second" in answer.text.split("\n")[0]
+
+
+def test_a_grounded_claim_about_another_part_of_the_sentence_gives_way_to_what_the_reader_found(reader):
+    """King Oswin of Tarn is in the sentence and is a person, but he is Emma's husband: with the
+    reader's reading the first line quotes the part holding her brother, not the model's claim."""
+    sentence = (
+        "In 1002 Queen Emma of Vessen, sister of Duke Aldric of Vessen, married King Oswin of Tarn, and the "
+        "marriage sealed a peace between the two coastal kingdoms that lasted for forty years."
+    )
+    question = "Who was Emma's brother?"
+    fact = Evidence(sentence, source=1, coverage=0.6, score=0.6)
+    claim = "Emma's brother is King Oswin of Tarn [1]."
+    unread, _ = compose_answer(claim, [fact], 400, question_shape(question))
+    assert unread.startswith("Emma's brother is King Oswin of Tarn [1].")  # without a reader the claim leads
+    (reading,) = reader.read(question, [sentence])
+    read = replace(fact, answer_chances=reading.word_probabilities)
+    text, cited = compose_answer(claim, [read], 400, question_shape(question))
+    first = text.split("\n")[0]
+    assert first.startswith('"') and first.endswith("[1]")
+    assert "Duke Aldric" in first and len(first) <= 100
+    assert "brother is" not in text and cited == [1]
 
 
 def test_a_reader_whose_files_cannot_be_read_is_dropped_and_answers_go_on(tmp_path_factory, embedder, llm, caplog):
