@@ -1,6 +1,10 @@
 """Fit docbot's answer reader on SQuAD 2.0 training articles (never on ../shared/bench/).
 
     python scripts/fit_reader.py ../shared/train/squad2-train-10-articles.json --out bot/engine/reader.npz
+    python scripts/fit_reader.py ../shared/train/squad2-train-10-articles.json --out bot/engine/reader_spans.npz \
+        --negatives 0 --epochs 6
+
+docbot averages the readings of the two fits (the second learns spans only: no null sentences).
 
 The reader reads a question and one sentence together (the installed all-MiniLM-L6-v2, all six
 layers, cross-attending) and gives, per word piece, how likely the answer starts and ends there,
@@ -13,7 +17,8 @@ of the same paragraph sharing most of its words (null); for an unanswerable ques
 of its plausible answer and the next best (null). The last --held-out articles are kept out of the
 fit and report, through docbot's own numpy reader: how often the best span of the answer sentence
 is the gold answer, and how often the 90-character excerpt docbot quotes holds it (against the
-word cues of answer_span.py). Defaults are those of the shipped reader.npz (~30 min on 2 cores).
+word cues of answer_span.py). Defaults are those of the shipped reader.npz (~30 min on 2 cores;
+the second fit ~40 min).
 """
 
 from __future__ import annotations
@@ -145,8 +150,8 @@ def logits(model, head, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, t
     return start.masked_fill(masked, -1e4), end.masked_fill(masked, -1e4)
 
 
-def evaluate(model_dir: Path, adapters: Path, held: list[tuple[str, str, int, int]]) -> None:
-    """Held-out figures of the shipped reader (numpy, as docbot runs it) on the answer sentences."""
+def evaluate(model_dir: Path, adapters: list[Path], held: list[tuple[str, str, int, int]]) -> None:
+    """Held-out figures of the reader (numpy, as docbot runs it: the fits averaged) on the answer sentences."""
     reader = AnswerReader(model_dir, adapters)
     exact = windows = cues = 0
     answered = [(q, s, begin, end) for q, s, begin, end in held if begin >= 0]
@@ -194,6 +199,9 @@ def main() -> None:
     parser.add_argument(
         "--evaluate-only", action="store_true", help="report the held-out figures of --out, fit nothing"
     )
+    parser.add_argument(
+        "--average-with", type=Path, action="append", default=[], help="other fits read with --out (as docbot does)"
+    )
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -207,7 +215,7 @@ def main() -> None:
     held = examples(articles[cut:], rng, args.negatives)
     print(f"{len(fit)} examples to fit ({sum(b >= 0 for _, _, b, _ in fit)} with an answer), {len(held)} held out")
     if args.evaluate_only:
-        evaluate(args.model, args.out, held)
+        evaluate(args.model, [args.out, *args.average_with], held)
         return
     tokenizer, model, head = build(args.model, args.rank, 2.0 * args.rank)
     trained = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
@@ -232,7 +240,7 @@ def main() -> None:
             print(f"step {step}/{steps} loss {loss.item():.3f} ({time.time() - started:.0f} s)", flush=True)
     export(model, head, args.rank, 2.0 * args.rank, args.out)
     if held:
-        evaluate(args.model, args.out, held)
+        evaluate(args.model, [args.out, *args.average_with], held)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from docbot.engine.answer_reader import ADAPTERS_FILE, AnswerReader, _load_weights, span_logits
+from docbot.engine.answer_reader import ADAPTERS_FILES, AnswerReader, _load_weights, span_logits
 from docbot.engine.answer_text import compose_answer
 from docbot.engine.evidence import Evidence
 from docbot.engine.question_shape import question_shape
@@ -30,14 +30,15 @@ def reader() -> AnswerReader:
     return AnswerReader(packaged_embedder_path())
 
 
-def test_the_numpy_reader_computes_what_the_fitted_model_computes():
-    """The reader's forward pass is the fitted model's: MiniLM in transformers with the adapters merged in."""
+@pytest.mark.parametrize("adapters", ADAPTERS_FILES, ids=lambda path: path.name)
+def test_the_numpy_reader_computes_what_the_fitted_model_computes(adapters):
+    """Each fit's forward pass is the fitted model's: MiniLM in transformers with the adapters merged in."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     folder = packaged_embedder_path()
     model = AutoModel.from_pretrained(folder).eval()
-    with np.load(ADAPTERS_FILE) as fitted, torch.no_grad():
+    with np.load(adapters) as fitted, torch.no_grad():
         for n, layer in enumerate(model.encoder.layer):
             maps = {
                 "query": layer.attention.self.query, "key": layer.attention.self.key,
@@ -53,7 +54,7 @@ def test_the_numpy_reader_computes_what_the_fitted_model_computes():
         )
         expected = (model(**tokens).last_hidden_state @ head_weight.T + head_bias).numpy()
     start, end = span_logits(
-        _load_weights(folder, ADAPTERS_FILE),
+        _load_weights(folder, adapters),
         tokens["input_ids"].numpy(),
         tokens["token_type_ids"].numpy(),
         tokens["attention_mask"].numpy().astype(np.float32),
@@ -113,9 +114,9 @@ def test_a_grounded_claim_about_another_part_of_the_sentence_gives_way_to_what_t
 def test_a_reader_whose_files_cannot_be_read_is_dropped_and_answers_go_on(tmp_path_factory, embedder, llm, caplog):
     """A damaged install (the adapters file truncated) costs the reader, not the answer: one log line."""
     broken = tmp_path_factory.mktemp("reader") / "reader.npz"
-    broken.write_bytes(ADAPTERS_FILE.read_bytes()[:1000])
+    broken.write_bytes(ADAPTERS_FILES[1].read_bytes()[:1000])
     engine = engine_over({"airport.md": f"# Airport\n\n{AIRPORT}\n"}, tmp_path_factory, embedder, llm)
-    engine.reader = AnswerReader(packaged_embedder_path(), broken)
+    engine.reader = AnswerReader(packaged_embedder_path(), [ADAPTERS_FILES[0], broken])
     with caplog.at_level("WARNING", logger="docbot.engine"):
         first = engine.answer("What kind of ranking does the airport have for cargo?")
         second = engine.answer("Which airport handles most freight flights?")
