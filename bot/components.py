@@ -79,7 +79,7 @@ def load_llm(settings: Settings) -> LanguageModel:
 
 def load_reader(settings: Settings) -> AnswerReader | None:
     """The answer reader (on the packaged all-MiniLM-L6-v2, whatever the embedder), or None when it is off."""
-    if settings.reader_sentences == 0:
+    if not settings.answer_reader:
         return None
     return AnswerReader(packaged_embedder_path())
 

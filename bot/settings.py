@@ -53,7 +53,7 @@ class Settings:
     refuse_below_coverage: float = 0.1  # refuse when no sentence holds this share of the question's terms
     refuse_below_similarity: float = 0.2  # refuse when no passage is this similar to the question
     paraphrase_similarity: float = 0.6  # a sentence this similar to the question may answer it in other words
-    reader_sentences: int = 2  # the best supporting sentences the answer reader finds the answer in (0 = no reader)
+    answer_reader: bool = True  # the first line quotes where the reader finds the answer (false: claim or word cues)
     chunk_chars: int = 700
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32  # texts per batch through sentence-transformers (not the ONNX export's path)
@@ -161,7 +161,6 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "refuse_below_coverage": (0, 1),
     "refuse_below_similarity": (0, 1),
     "paraphrase_similarity": (0, 1),
-    "reader_sentences": (0, 20),
     "chunk_chars": (100, 1000),
     "chunk_overlap_sentences": (0, 5),
     "embed_batch_size": (1, 1024),

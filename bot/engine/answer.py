@@ -41,7 +41,6 @@ class EngineOptions:
     max_answer_chars: int
     max_answer_lines: int  # the model's reply is cut after this many lines (0 = no limit)
     temperature: float
-    reader_sentences: int  # the best supporting sentences the answer reader reads
 
 
 @dataclass
@@ -156,19 +155,18 @@ class Engine:
         return Answer(question, text, True, passages, cited, timings)
 
     def _read(self, question: str, supporting: list[Evidence]) -> list[Evidence]:
-        """The supporting sentences, the best few with where in each the answer reader finds the answer.
+        """The supporting sentences, the best (the first line's) with where in it the reader finds the answer.
 
-        A reader whose files cannot be read is dropped with one log line: answers go on with the word cues."""
+        A reader whose files cannot be read is dropped with one log line: answers go on without it."""
         assert self.reader is not None
-        best = supporting[: self.options.reader_sentences]
+        best, *rest = supporting
         try:
-            readings = self.reader.read(question, [item.sentence for item in best])
+            (reading,) = self.reader.read(question, [best.sentence])
         except ReaderUnavailable as error:
-            log.warning("%s; first lines are placed by the word cues from now on", error)
+            log.warning("%s; first lines are the model's grounded claim or placed by word cues from now on", error)
             self.reader = None
             return supporting
-        read = [replace(item, answer_chances=r.word_probabilities) for item, r in zip(best, readings, strict=True)]
-        return read + supporting[len(best) :]
+        return [replace(best, answer_chances=reading.word_probabilities), *rest]
 
     def _words_of(self, embedder: Embedder) -> WordSimilarity:
         """The word similarity of `embedder`, made once (a swapped-in index may bring another embedder)."""

@@ -12,8 +12,9 @@ which places the first line's excerpt of a long sentence.
 Its "no answer here" score ([CLS]) is fitted too but not used: on the development questions it
 told SQuAD 2.0's unanswerable questions from answerable ones no better than the checks before it.
 
-Plain numpy (no torch): the weights are merged once per process at the first read (42 MB per
-fit), and a question's sentences are read in one batch.
+Plain numpy (no torch): the base weights are memory-mapped and shared by the fits, each fit adds
+its low-rank updates to the maps' outputs (nothing of the base is copied), and a question's
+sentences are read in one batch.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ class Reading:
 
 @dataclass(frozen=True)
 class _Weights:
-    """The base model's weights with the adapters merged in (linear maps as torch stores them: out, in)."""
+    """The base model's weights (linear maps as torch stores them: out, in), shared by every fit, and one
+    fit's low-rank updates: a map's weight is W + B A, computed as x W' + (x A') B' so W is never copied."""
 
     tensors: dict[str, np.ndarray]
+    low_rank: dict[str, tuple[np.ndarray, np.ndarray]]  # map name -> (A, B)
     layers: int
     heads: int
     eps: float
@@ -146,7 +149,11 @@ def span_logits(
     w = weights.tensors
 
     def linear(x: np.ndarray, name: str) -> np.ndarray:
-        flat = x.reshape(-1, x.shape[-1]) @ w[name + ".weight"].T  # one 2-D product: BLAS, not a loop
+        rows = x.reshape(-1, x.shape[-1])
+        flat = rows @ w[name + ".weight"].T  # one 2-D product: BLAS, not a loop
+        if name in weights.low_rank:
+            a, b = weights.low_rank[name]
+            flat += (rows @ a.T) @ b.T
         return (flat + w[name + ".bias"]).reshape(*x.shape[:-1], -1)
 
     def norm(x: np.ndarray, name: str) -> np.ndarray:
@@ -195,26 +202,30 @@ def _load_tokenizer(model_dir: Path) -> Tokenizer:
 
 def _load_weights(model_dir: Path, adapters: Path) -> _Weights:
     with _loading:  # two front ends asking at once load once
-        return _merged_weights(model_dir, adapters)
+        return _fitted_weights(model_dir, adapters)
 
 
 @functools.lru_cache(maxsize=4)
-def _merged_weights(model_dir: Path, adapters: Path) -> _Weights:
-    """The base weights (float32) with each adapter's low-rank update added: W + B A."""
+def _fitted_weights(model_dir: Path, adapters: Path) -> _Weights:
+    """The base weights (float32, memory-mapped where stored so) and one fit's adapters and span head."""
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     layers = int(config["num_hidden_layers"])
-    tensors = _mapped_tensors(model_dir / "model.safetensors")
+    tensors = dict(_base_tensors(model_dir))  # the arrays are shared: a fit adds its head only
+    low_rank = {}
     with np.load(adapters) as fitted:
         for layer in range(layers):
             for name in ADAPTED:
-                key = f"encoder.layer.{layer}.{adapted_module(name)}.weight"
-                update = fitted[f"layer{layer}.{name}.b"].astype(np.float32) @ fitted[f"layer{layer}.{name}.a"].astype(
-                    np.float32
-                )
-                tensors[key] = tensors[key] + update
+                a, b = (fitted[f"layer{layer}.{name}.{part}"].astype(np.float32) for part in "ab")
+                low_rank[f"encoder.layer.{layer}.{adapted_module(name)}"] = (a, b)
         tensors["span_head.weight"] = fitted["head.weight"].astype(np.float32)
         tensors["span_head.bias"] = fitted["head.bias"].astype(np.float32)
-    return _Weights(tensors, layers, int(config["num_attention_heads"]), float(config.get("layer_norm_eps", 1e-12)))
+    heads, eps = int(config["num_attention_heads"]), float(config.get("layer_norm_eps", 1e-12))
+    return _Weights(tensors, low_rank, layers, heads, eps)
+
+
+@functools.lru_cache(maxsize=2)
+def _base_tensors(model_dir: Path) -> dict[str, np.ndarray]:
+    return _mapped_tensors(model_dir / "model.safetensors")
 
 
 def _mapped_tensors(path: Path) -> dict[str, np.ndarray]:
