@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from docbot.engine.answer_text import compose_answer
 from docbot.engine.evidence import Evidence, rank_evidence
 from docbot.engine.grounding import check_grounding
@@ -30,14 +32,12 @@ def test_a_paraphrase_of_the_sources_is_grounded():
     assert check_grounding("Olympus Mons is about 22 km high", FACTS[0].sentence).grounded
 
 
-def test_an_ungrounded_reply_is_replaced_by_the_best_sentences_quoted_and_cited():
+def test_an_ungrounded_reply_is_replaced_by_the_best_sentence_quoted_and_cited():
     text, cited = compose_answer("Olympus Mons is 35 km high [1].", FACTS, 400)
+    assert text.startswith('"')  # the documents' words, quoted: no claim of its own
     assert "35" not in text
-    assert text.splitlines() == [  # the documents' words, quoted, best first: no claim of its own
-        '"Olympus Mons on Mars is about 22 km high." [2]',
-        '"Mars has two small moons, Phobos and Deimos." [1]',
-    ]
-    assert cited == [1, 2]
+    assert '"Olympus Mons on Mars is about 22 km high." [2]' in text
+    assert cited == [2]
 
 
 def test_a_grounded_reply_keeps_its_source_number_and_quotes_its_support_and_the_best_sentence():
@@ -46,6 +46,17 @@ def test_a_grounded_reply_keeps_its_source_number_and_quotes_its_support_and_the
     assert claim == "Phobos and Deimos [1]."  # fact 2 in the prompt is source 1
     assert best == '"Olympus Mons on Mars is about 22 km high." [2]'
     assert support == '"Mars has two small moons, Phobos and Deimos." [1]'
+    assert cited == [1, 2]
+
+
+def test_with_the_reader_s_reading_the_best_sentence_leads_and_the_one_the_model_answered_from_follows():
+    best = FACTS[0]
+    read = [replace(best, answer_chances=(0.1,) * len(best.sentence.split())), FACTS[1]]
+    text, cited = compose_answer("Phobos and Deimos [2]", read, 400)
+    assert text.splitlines() == [  # the claim is not the first line: the documents' words are
+        '"Olympus Mons on Mars is about 22 km high." [2]',
+        '"Mars has two small moons, Phobos and Deimos." [1]',
+    ]
     assert cited == [1, 2]
 
 

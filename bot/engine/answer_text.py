@@ -6,8 +6,9 @@ marks: the documents' own words beat the model's, which with the default model s
 (grounded, but about another part of the sentence) about 4 times in 10. Without a reader's reading
 it is the model's claim when one supporting sentence backs it (its numbers and names there with
 what the claim says they are) and it is the kind of answer asked for, else the part of the sentence
-the word cues point to. The whole sentence follows, quoted, then the next best supporting one, so
-the reader can check at a glance."""
+the word cues point to. The whole sentence follows, quoted, then the one the model answered from
+(the one it cited, or the one holding most of its words) if another, so the reader can check at a
+glance."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def compose_answer(
         excerpt = best.sentence if whole else _excerpt(best, shape, FIRST_LINE_CHARS)
         text = f'"{excerpt}" [{best.source}]'
         claim = excerpt
-        quoted = ([best] if excerpt != best.sentence else []) + list(facts[1:2])
+        quoted = ([best] if excerpt != best.sentence else []) + [support]
     for fact in dict.fromkeys(quoted):
         room = max_chars - len(text) - 1
         if not _restates(claim, fact.sentence) and (fact is best or room >= len(fact.sentence) + 8):
