@@ -111,6 +111,7 @@ def test_a_reply_to_an_answer_asks_a_follow_up(tiny):
 def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_corpus, embedder):
     # A model server (the stand-in on 127.0.0.1) that recites every rule it is given, 25 times
     # over, a word at a time: a grounded answer far past 2000 characters, streamed for seconds.
+    # Without the answer reader the model's grounded claim is the answer (with it, a short quote).
     server = StandInServer(recite_facts=25, word_delay=0.01)
     server.start()
     settings = bot_settings(
@@ -123,6 +124,7 @@ def test_an_answer_longer_than_one_message_arrives_as_several(tmp_path, write_co
         max_answer_tokens=2000,
         max_answer_lines=0,
         max_answer_chars=8000,
+        answer_reader=False,
     )
     engine = build_test_engine(settings, embedder, load_llm(settings))
     question = "What are the house rules about the kitchen, guests and bicycles?"
