@@ -34,13 +34,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from docbot.engine.answer_reader import ADAPTED, AnswerReader, adapted_module
+from docbot.engine.answer_reader import ADAPTED, MAX_TOKENS, AnswerReader, adapted_module
 from docbot.engine.answer_span import answer_window
+from docbot.engine.answer_text import FIRST_LINE_CHARS
 from docbot.engine.question_shape import question_shape
 from docbot.index.chunking import split_sentences
 from docbot.index.terms import content_terms
-
-MAX_TOKENS = 96  # as answer_reader.MAX_TOKENS
 
 
 class LowRank(nn.Module):
@@ -161,13 +160,14 @@ def evaluate(model_dir: Path, adapters: list[Path], held: list[tuple[str, str, i
         words = sentence.split()
         gold = sentence[begin:end]
         for chances, hits in ((found.word_probabilities, "reader"), (None, "cues")):
-            first, last = answer_window(sentence, question_shape(question), 90, chances)
+            first, last = answer_window(sentence, question_shape(question), FIRST_LINE_CHARS, chances)
             if gold in " ".join(words[first : last + 1]):
                 windows += hits == "reader"
                 cues += hits == "cues"
     n = len(answered)
     print(f"held out: {n} answer sentences; the reader's best span is the gold answer {exact / n:.3f}; "
-          f"a 90-character excerpt holds it {windows / n:.3f} (word cues alone: {cues / n:.3f})")  # fmt: skip
+          f"a {FIRST_LINE_CHARS}-character excerpt holds it {windows / n:.3f} "
+          f"(word cues alone: {cues / n:.3f})")  # fmt: skip
 
 
 def export(model, head, rank: int, alpha: float, out: Path) -> None:
