@@ -8,6 +8,7 @@ import json
 import pytest
 
 from docbot.engine.answer_text import compose_answer
+from docbot.engine.contradiction import contradicts, swapped_word
 from docbot.engine.evaluation import BenchQuestion, judge, summarize
 from docbot.engine.evidence import Evidence
 from docbot.engine.prompt import NOT_FOUND_TEXT
@@ -228,3 +229,72 @@ def test_eval_on_a_file_of_unanswerable_questions_reports_refusals_only(tmp_path
     table = run_docbot("eval", str(questions), "--corpus", "corpus", "--index-dir", str(shipped_index))
     assert "refusal on unanswerable" in table.stdout
     assert "answer accuracy" not in table.stdout
+
+
+HARBOUR = {
+    "harbour.md": (
+        "# Wexmouth harbour\n\nThe lighthouse keepers of Wexmouth are usually paid in salted herring. "
+        "By 1650 the harbour exported 20 million bales of wool to the Baltic ports each year. "
+        "The northern pier was built by the Corvin guild in 1702.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def harbour_engine(tmp_path_factory, embedder, llm):
+    return engine_over(HARBOUR, tmp_path_factory, embedder, llm)
+
+
+@pytest.mark.parametrize(
+    ("opposite", "plain", "expected"),
+    [
+        (
+            "What are the lighthouse keepers of Wexmouth not usually paid in?",
+            "What are the lighthouse keepers of Wexmouth usually paid in?",
+            "herring",
+        ),
+        (
+            "Which harbour exported 20 billion bales of wool by 1650?",
+            "Which harbour exported 20 million bales of wool by 1650?",
+            "20 million bales",
+        ),
+        ("Who built the southern pier in 1702?", "Who built the northern pier in 1702?", "Corvin"),
+    ],
+)
+def test_a_sentence_saying_the_opposite_of_the_question_is_refused(harbour_engine, opposite, plain, expected):
+    """A question that negates the sentence, or swaps one of its words for the opposite or another number,
+    is not answered by it, though every other word matches; the question it was made from is."""
+    answer = harbour_engine.answer(opposite)
+    assert not answer.answered, answer.text
+    assert "harbour.md" in {p.doc for p in answer.sources}  # the sentence is still there to read
+    answer = harbour_engine.answer(plain)
+    assert answer.answered
+    assert expected in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("What was not taxed?", "Everything except salt was taxed."),  # the sentence says "not" its way
+        ("Who was not only a painter but a poet?", "Anna Berg was a painter and a poet."),  # no negation asked
+        ("If the tide is not high, where do boats wait?", "Boats wait at the outer mole."),  # "not" sets the scene
+        ("What did the first expedition find?", "The first expedition found a spring."),
+        ("How many bales did the harbour export?", "The harbour exported 20 million bales."),
+    ],
+)
+def test_a_sentence_that_agrees_with_the_question_is_no_contradiction(question, sentence):
+    assert not contradicts(question, sentence)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "swapped"),
+    [
+        ("What is the product of three integers called?", "The product of two integers is a triple.", ("3", "2")),
+        ("What captures the formal notion?", "It captures the informal notion.", ("formal", "informal")),
+        ("What opened on the biggest Sunday?", "It opened on the biggest Saturday.", ("sunday", "saturday")),
+        ("What cost $20 million?", "The storm cost $20 billion.", ("million", "billion")),
+        ("Who stopped Ten Eyes?", "Q stopped Nine Eyes.", ("10", "9")),
+    ],
+)
+def test_a_swapped_word_beside_a_shared_one_is_found(question, sentence, swapped):
+    assert swapped_word(question, sentence) == swapped

@@ -97,6 +97,7 @@ class QuestionShape:
     focus: frozenset[str]  # stems of the relation or attribute asked: born, own, rainfall
     numbers: frozenset[str]
     focus_words: tuple[tuple[str, str], ...] = ()  # (stem, the word the question wrote): ("die", "die")
+    text: str = ""  # the question as asked
 
 
 def question_shape(question: str) -> QuestionShape:
@@ -111,7 +112,9 @@ def question_shape(question: str) -> QuestionShape:
         stem = content_terms(word)
         if stem and stem[0] in focus:
             written.setdefault(stem[0], word)
-    return QuestionShape(kind, terms, topic, focus, frozenset(numbers(question)), tuple(sorted(written.items())))
+    return QuestionShape(
+        kind, terms, topic, focus, frozenset(numbers(question)), tuple(sorted(written.items())), question
+    )
 
 
 def _answer_kind(question: str) -> AnswerKind:

@@ -2,8 +2,9 @@
 
 Cheapest first: the question names something (a name, a number) that no retrieved passage
 contains; no passage is close to it; no sentence covers enough of its weighted terms; no sentence
-*answers* it (holds what it asks about, about what it names, in the kind of answer it expects);
-the model itself says it does not know while the evidence is only middling.
+*answers* it (holds what it asks about, about what it names, in the kind of answer it expects,
+without saying the opposite); the model itself says it does not know while the evidence is only
+middling.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from docbot.engine.contradiction import contradicts
 from docbot.engine.evidence import Evidence
 from docbot.engine.question_shape import (
     QuestionShape,
@@ -69,14 +71,15 @@ class RefusalPolicy:
         weights: dict[str, float] | None = None,
         word_similarity: WordSimilarity | None = None,
     ) -> bool:
-        """Whether a sentence answers this question: the answer's kind, and what it asks, about what it names.
+        """Whether a sentence answers this question: the answer's kind, and what it asks, about what it names,
+        and it does not say the opposite (`contradiction`).
 
         A sentence close to the question in meaning may say what it asks in other words ("founded" for
         "established"), unless that closeness is the names they share: "Who owns the Dodgers?" is close to
         any sentence about the Dodgers. `closeness_to_names(sentence)` is its similarity to the names alone.
         With `word_similarity`, a focus word may also be said by one word of like meaning ("Where did
         Harold die?" / "...killing King Harold at the Battle of Hastings")."""
-        if not holds_answer_kind(shape, item.sentence):
+        if not holds_answer_kind(shape, item.sentence) or contradicts(shape.text, f"{item.context} {item.sentence}"):
             return False
         # The relation is stated in the answering sentence; its subject may sit in the one before ("He was born...").
         where = f"{item.context} {item.sentence}" if refers_back(item.sentence) else item.sentence
