@@ -235,7 +235,8 @@ HARBOUR = {
     "harbour.md": (
         "# Wexmouth harbour\n\nThe lighthouse keepers of Wexmouth are usually paid in salted herring. "
         "By 1650 the harbour exported 20 million bales of wool to the Baltic ports each year. "
-        "The northern pier was built by the Corvin guild in 1702.\n"
+        "The northern pier was built by the Corvin guild in 1702. The harbour's population grew fastest in the "
+        "13th and 14th centuries.\n"
     ),
 }
 
@@ -270,6 +271,13 @@ def test_a_sentence_saying_the_opposite_of_the_question_is_refused(harbour_engin
     answer = harbour_engine.answer(plain)
     assert answer.answered
     assert expected in answer.text
+
+
+def test_an_ordinal_is_no_answer_to_how_many(harbour_engine):
+    answer = harbour_engine.answer(
+        "What was the population of the harbour in the 13th century?"
+    )  # "14th" counts nothing
+    assert not answer.answered, answer.text
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,7 @@ _TIME = re.compile(
     r"|morning|afternoon|evening|night|dawn|dusk|daily|weekly|monthly|annually|yearly)\b)",
     re.I,
 )
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
 _NUMBER_WORD = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen"
     r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?"
@@ -138,8 +139,9 @@ def holds_answer_kind(shape: QuestionShape, text: str) -> bool:
     """Whether `text` holds something of the kind the question expects that the question does not say."""
     if shape.kind is AnswerKind.TIME:
         return any(found.group(0) not in shape.numbers for found in _TIME.finditer(text))
-    if shape.kind is AnswerKind.QUANTITY:
-        return bool(numbers(text) - shape.numbers) or bool(_NUMBER_WORD.search(text))
+    if shape.kind is AnswerKind.QUANTITY:  # "the 13th century" counts nothing
+        counts = _ORDINAL.sub(" ", text)
+        return bool(numbers(counts) - shape.numbers) or bool(_NUMBER_WORD.search(counts))
     if shape.kind is AnswerKind.PERSON:
         return bool(names(text) - shape.topic)
     if shape.kind is AnswerKind.PLACE:  # a named place, or a place described: "in the second drawer"
