@@ -286,6 +286,8 @@ def test_an_ordinal_is_no_answer_to_how_many(harbour_engine):
         ("What was not taxed?", "Everything except salt was taxed."),  # the sentence says "not" its way
         ("Who was not only a painter but a poet?", "Anna Berg was a painter and a poet."),  # no negation asked
         ("If the tide is not high, where do boats wait?", "Boats wait at the outer mole."),  # "not" sets the scene
+        ("Which field asks whether or not a problem can be solved?", "Computability theory asks it."),
+        ("What was the town not allowed to build?", "A second pier was denied to the town."),
         ("What did the first expedition find?", "The first expedition found a spring."),
         ("How many bales did the harbour export?", "The harbour exported 20 million bales."),
     ],

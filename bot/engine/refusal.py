@@ -79,7 +79,7 @@ class RefusalPolicy:
         any sentence about the Dodgers. `closeness_to_names(sentence)` is its similarity to the names alone.
         With `word_similarity`, a focus word may also be said by one word of like meaning ("Where did
         Harold die?" / "...killing King Harold at the Battle of Hastings")."""
-        if not holds_answer_kind(shape, item.sentence) or contradicts(shape.text, f"{item.context} {item.sentence}"):
+        if not holds_answer_kind(shape, item.sentence) or contradicts(shape.text, item.sentence, item.context):
             return False
         # The relation is stated in the answering sentence; its subject may sit in the one before ("He was born...").
         where = f"{item.context} {item.sentence}" if refers_back(item.sentence) else item.sentence
