@@ -37,6 +37,12 @@ CITY = {
         "# History\n\nIn 1066 Duke William took the old town, killing its king Harold at the Battle of Hastings. "
         "Hervé became the first bishop of the town in 1070.\n"
     ),
+    "harbour.md": (
+        "# Wexmouth harbour\n\nThe lighthouse keepers of Wexmouth are usually paid in salted herring. "
+        "By 1650 the harbour exported 20 million bales of wool to the Baltic ports each year. "
+        "The northern pier was built by the Corvin guild in 1702. The harbour's population grew fastest in the "
+        "13th and 14th centuries.\n"
+    ),
 }
 
 
@@ -231,21 +237,6 @@ def test_eval_on_a_file_of_unanswerable_questions_reports_refusals_only(tmp_path
     assert "answer accuracy" not in table.stdout
 
 
-HARBOUR = {
-    "harbour.md": (
-        "# Wexmouth harbour\n\nThe lighthouse keepers of Wexmouth are usually paid in salted herring. "
-        "By 1650 the harbour exported 20 million bales of wool to the Baltic ports each year. "
-        "The northern pier was built by the Corvin guild in 1702. The harbour's population grew fastest in the "
-        "13th and 14th centuries.\n"
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def harbour_engine(tmp_path_factory, embedder, llm):
-    return engine_over(HARBOUR, tmp_path_factory, embedder, llm)
-
-
 @pytest.mark.parametrize(
     ("opposite", "plain", "expected"),
     [
@@ -262,19 +253,19 @@ def harbour_engine(tmp_path_factory, embedder, llm):
         ("Who built the southern pier in 1702?", "Who built the northern pier in 1702?", "Corvin"),
     ],
 )
-def test_a_sentence_saying_the_opposite_of_the_question_is_refused(harbour_engine, opposite, plain, expected):
+def test_a_sentence_saying_the_opposite_of_the_question_is_refused(city_engine, opposite, plain, expected):
     """A question that negates the sentence, or swaps one of its words for the opposite or another number,
     is not answered by it, though every other word matches; the question it was made from is."""
-    answer = harbour_engine.answer(opposite)
+    answer = city_engine.answer(opposite)
     assert not answer.answered, answer.text
     assert "harbour.md" in {p.doc for p in answer.sources}  # the sentence is still there to read
-    answer = harbour_engine.answer(plain)
+    answer = city_engine.answer(plain)
     assert answer.answered
     assert expected in answer.text
 
 
-def test_an_ordinal_is_no_answer_to_how_many(harbour_engine):
-    answer = harbour_engine.answer(
+def test_an_ordinal_is_no_answer_to_how_many(city_engine):
+    answer = city_engine.answer(
         "What was the population of the harbour in the 13th century?"
     )  # "14th" counts nothing
     assert not answer.answered, answer.text
