@@ -295,6 +295,7 @@ def test_a_sentence_that_agrees_with_the_question_is_no_contradiction(question, 
         ("What opened on the biggest Sunday?", "It opened on the biggest Saturday.", ("sunday", "saturday")),
         ("What cost $20 million?", "The storm cost $20 billion.", ("million", "billion")),
         ("Who stopped Ten Eyes?", "Q stopped Nine Eyes.", ("10", "9")),
+        ("Who ruled modern Europe?", "The dynasty ruled medieval Europe.", ("modern", "medieval")),
     ],
 )
 def test_a_swapped_word_beside_a_shared_one_is_found(question, sentence, swapped):

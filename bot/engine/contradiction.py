@@ -48,6 +48,7 @@ _ONE_OF = (
     frozenset("january february march april may june july august september october november december".split()),
     frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split()),
     frozenset("spring summer autumn winter".split()),
+    frozenset("prehistoric ancient medieval modern contemporary".split()),
     frozenset("hundred thousand million billion trillion".split()),
 )
 _NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "non", "non-", "dis")
