@@ -3,8 +3,10 @@
     python scripts/fit_reader.py ../shared/train/squad2-train-10-articles.json --out bot/engine/reader.npz
     python scripts/fit_reader.py ../shared/train/squad2-train-10-articles.json --out bot/engine/reader_spans.npz \
         --negatives 0 --epochs 6
+    python scripts/fit_reader.py ../shared/train/squad2-train-10-articles.json --out bot/engine/reader_seed1.npz \
+        --seed 1
 
-docbot averages the readings of the two fits (the second learns spans only: no null sentences).
+docbot averages the readings of the fits (the second learns spans only: no null sentences).
 
 The reader reads a question and one sentence together (the installed all-MiniLM-L6-v2, all six
 layers, cross-attending) and gives, per word piece, how likely the answer starts and ends there,
@@ -16,9 +18,9 @@ Examples, per question: the sentence holding its gold answer (answer span labell
 of the same paragraph sharing most of its words (null); for an unanswerable question, the sentence
 of its plausible answer and the next best (null). The last --held-out articles are kept out of the
 fit and report, through docbot's own numpy reader: how often the best span of the answer sentence
-is the gold answer, and how often the 90-character excerpt docbot quotes holds it (against the
+is the gold answer, and how often the excerpt docbot quotes on a first line holds it (against the
 word cues of answer_span.py). Defaults are those of the shipped reader.npz (~30 min on 2 cores;
-the second fit ~40 min).
+the second fit ~40 min); reader_seed1.npz is the default recipe again with --seed 1.
 """
 
 from __future__ import annotations
