@@ -101,7 +101,7 @@ def swapped_word(question: str, text: str) -> tuple[str, str] | None:
 def _opposite(a: str, b: str) -> bool:
     if b in _OPPOSITE.get(a, ()) or any(a in group and b in group and a != b for group in _ONE_OF):
         return True
-    return any((a == p + b and len(b) >= 4) or (b == p + a and len(a) >= 4) for p in _NEGATING_PREFIXES)
+    return any((a == p + b and len(b) >= 5) or (b == p + a and len(a) >= 5) for p in _NEGATING_PREFIXES)
 
 
 def _normal(word: str) -> str:
