@@ -34,7 +34,8 @@ _OPPOSITES = (
     "northern southern, eastern western, rich poor, richest poorest, strong weak, success failure, "
     "successful unsuccessful, win lose, won lost, victory defeat, accept reject, accepted rejected, rise fall, "
     "gain loss, major minor, positive negative, public private, internal external, ancient modern, "
-    "begin end, began ended, start end, started ended, simple complex, easy hard, easy difficult, import export, "
+    "begin end, began ended, start end, started ended, simple complex, easy hard, easy difficult, easier harder, "
+    "easiest hardest, import export, "
     "imported exported, open closed, opened closed, allowed forbidden, same different, true false, "
     "support opposition"
 )
