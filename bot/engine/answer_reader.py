@@ -7,9 +7,9 @@ from sentences that do not hold the answer, where no answer is; `reader_spans.np
 only; `reader_seed1.npz` is the first recipe from another seed (1.25 MB each, shipped beside this
 file). The fits' readings are averaged: on the held-out training article a 90-character excerpt
 then holds the answer 0.803 of the time (0.795, 0.775 and 0.811 alone), on the development
-questions the first line 0.687 (0.683 with the first two; a fourth fit added nothing). For each word piece it scores how
-likely the answer starts and ends there; from those, each word's chance of lying inside the answer,
-which places the first line's excerpt of a long sentence.
+questions the first line 0.687 (0.683 with the first two; a fourth fit added nothing). For each
+word piece it scores how likely the answer starts and ends there; from those, each word's chance
+of lying inside the answer, which places the first line's excerpt of a long sentence.
 Its "no answer here" score ([CLS]) is fitted too but not used: on the development questions it
 told SQuAD 2.0's unanswerable questions from answerable ones no better than the checks before it.
 
