@@ -22,7 +22,8 @@ from docbot.engine.llm import LanguageModel, Message
 from docbot.knowledge_bases import KnowledgeBases
 from docbot.settings import Settings
 from tests.conftest import REPO
-from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord, Posted
+from tests.discord_payloads import GUILD_ID
+from tests.fake_discord import TOKEN, FakeDiscord, Posted
 
 
 def bot_settings(corpus: Path, index_dir: Path, **changes: object) -> Settings:

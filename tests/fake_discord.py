@@ -23,29 +23,21 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests import discord_payloads as payloads
+from tests.discord_payloads import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER,
+    CHANNEL_ID,
+    GUILD_ID,
+    MANAGE_GUILD,
+    MESSAGE_CONTENT_INTENT,
+)
 from tests.fake_attachments import Attachments
 from tests.fake_faults import Faults, json_response
 
 TOKEN = "fake-bot-token"
-BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, OTHER_CHANNEL_ID, ADMIN_ROLE_ID = 900, 901, 100, 200, 201, 300
-MANAGE_GUILD = 1 << 5
-MESSAGE_CONTENT_INTENT = 1 << 15
-TIMESTAMP = "2026-01-01T00:00:00+00:00"
 SESSION_ID = "fake-session"
-
-
-def user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
-    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": bot}
-
-
-BOT_USER = user(BOT_ID, "docbot", bot=True)
-
-
-def member(user_data: dict[str, Any] | None, roles=(), **extra: Any) -> dict[str, Any]:
-    data = {"roles": [str(r) for r in roles], "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
-    if user_data is not None:
-        data["user"] = user_data
-    return {**data, **extra}
 
 
 @dataclass
@@ -112,7 +104,7 @@ class FakeDiscord:
         api = "/api/v10"
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get(f"{api}/users/@me", lambda r: json_response(BOT_USER))
-        app.router.add_get(f"{api}/oauth2/applications/@me", lambda r: json_response(_application()))
+        app.router.add_get(f"{api}/oauth2/applications/@me", lambda r: json_response(payloads.application()))
         app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
         app.router.add_put(api + "/applications/{app}/commands", self._sync_commands)
         app.router.add_put(api + "/applications/{app}/guilds/{guild}/commands", self._sync_commands)
@@ -149,9 +141,9 @@ class FakeDiscord:
     ) -> int:
         """A user (or another bot) posts in a channel; returns the message id."""
         message_id = next(self._ids)
-        author = user(user_id, f"user{user_id}", bot=bot)
-        data = _message(message_id, channel_id, author, content)
-        data.update(guild_id=str(GUILD_ID), member=member(None))
+        author = payloads.user(user_id, f"user{user_id}", bot=bot)
+        data = payloads.message(message_id, channel_id, author, content)
+        data.update(guild_id=str(GUILD_ID), member=payloads.member(None))
         data["mentions"] = [BOT_USER] if mention_bot else []
         data["mention_everyone"] = "@everyone" in content
         if reply_to is not None:
@@ -165,7 +157,9 @@ class FakeDiscord:
         """A user opens a thread in a channel (the bot hears THREAD_CREATE); returns the thread's id."""
         thread_id = next(self._ids)
         self.user_threads[thread_id] = parent_id
-        await self.dispatch("THREAD_CREATE", {**_thread(thread_id, parent_id, name, owner_id=1), "newly_created": True})
+        await self.dispatch(
+            "THREAD_CREATE", {**payloads.thread(thread_id, parent_id, name, owner_id=1), "newly_created": True}
+        )
         return thread_id
 
     async def slash(
@@ -212,7 +206,9 @@ class FakeDiscord:
             "guild_id": str(GUILD_ID),
             "channel_id": str(channel_id),
             "channel": self._channel_payload(channel_id),
-            "member": member(user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)),
+            "member": payloads.member(
+                payloads.user(user_id, f"user{user_id}"), roles, permissions=str(MANAGE_GUILD if admin else 0)
+            ),
             "data": data,
             "app_permissions": "0",
             "attachment_size_limit": 8_000_000,
@@ -226,7 +222,7 @@ class FakeDiscord:
     def _channel_payload(self, channel_id: int) -> dict[str, Any]:
         """The channel object of an interaction: a text channel, or a thread users opened."""
         if channel_id in self.user_threads:
-            return _thread(channel_id, self.user_threads[channel_id], "a thread", owner_id=1)
+            return payloads.thread(channel_id, self.user_threads[channel_id], "a thread", owner_id=1)
         return {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": f"channel-{channel_id}"}
 
     async def wait_until(self, check: Callable[[], Any], timeout: float = 60) -> Any:
@@ -330,7 +326,7 @@ class FakeDiscord:
 
     async def _create_thread(self, request: web.Request) -> web.Response:
         payload = await request.json()
-        thread = _thread(next(self._ids), CHANNEL_ID, payload["name"], owner_id=BOT_ID)
+        thread = payloads.thread(next(self._ids), CHANNEL_ID, payload["name"], owner_id=BOT_ID)
         await self._record(lambda: self.threads.append(thread))
         return json_response(thread, status=201)
 
@@ -348,7 +344,7 @@ class FakeDiscord:
             self._changed.notify_all()
 
     def _as_message(self, posted: Posted) -> dict[str, Any]:
-        data = _message(posted.id, posted.channel_id, BOT_USER, posted.content)
+        data = payloads.message(posted.id, posted.channel_id, BOT_USER, posted.content)
         data["guild_id"] = str(GUILD_ID)
         data["components"] = posted.components
         return data
@@ -424,79 +420,5 @@ class FakeDiscord:
             "application": {"id": str(APP_ID), "flags": 0},
         }
         await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
-        await socket.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()}))
+        await socket.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": payloads.guild()}))
         self.identified.set()
-
-
-def _application() -> dict[str, Any]:
-    return {
-        "id": str(APP_ID),
-        "name": "docbot",
-        "description": "",
-        "icon": None,
-        "bot_public": False,
-        "bot_require_code_grant": False,
-        "owner": user(1, "owner"),
-        "verify_key": "0" * 64,
-        "flags": 0,
-        "interactions_endpoint_url": None,
-    }
-
-
-def _guild() -> dict[str, Any]:
-    def role(role_id: int, name: str, permissions: int) -> dict[str, Any]:
-        return {"id": str(role_id), "name": name, "permissions": str(permissions), "position": 0, "color": 0}
-
-    def channel(channel_id: int, name: str) -> dict[str, Any]:
-        return {"id": str(channel_id), "type": 0, "name": name, "position": 0, "permission_overwrites": []}
-
-    return {
-        "id": str(GUILD_ID),
-        "name": "Test server",
-        "owner_id": "1",
-        "unavailable": False,
-        "member_count": 3,
-        "roles": [role(GUILD_ID, "@everyone", 0), role(ADMIN_ROLE_ID, "docs-admin", 0)],
-        "channels": [channel(CHANNEL_ID, "general"), channel(OTHER_CHANNEL_ID, "random")],
-        "members": [member(BOT_USER)],
-        "features": [],
-        "emojis": [],
-        "stickers": [],
-        "threads": [],
-        "joined_at": TIMESTAMP,
-    }
-
-
-def _thread(thread_id: int, parent_id: int, name: str, owner_id: int) -> dict[str, Any]:
-    metadata = {"archived": False, "locked": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP}
-    return {
-        "id": str(thread_id),
-        "type": 11,
-        "guild_id": str(GUILD_ID),
-        "parent_id": str(parent_id),
-        "name": name,
-        "owner_id": str(owner_id),
-        "thread_metadata": metadata,
-        "message_count": 0,
-        "member_count": 1,
-    }
-
-
-def _message(message_id: int, channel_id: int, author: dict[str, Any], content: str) -> dict[str, Any]:
-    return {
-        "id": str(message_id),
-        "channel_id": str(channel_id),
-        "author": author,
-        "content": content,
-        "timestamp": TIMESTAMP,
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "pinned": False,
-        "type": 0,
-        "flags": 0,
-    }

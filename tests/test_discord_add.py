@@ -9,8 +9,8 @@ import pytest
 
 from tests.bot_harness import bot_settings, build_test_engine, finished_followups, running_bot
 from tests.conftest import TINY_DOCS, run_docbot
+from tests.discord_payloads import ADMIN_ROLE_ID
 from tests.fake_attachments import Upload
-from tests.fake_discord import ADMIN_ROLE_ID
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.bot_harness import bot_settings, build_test_engine, finished_followups, running_bot
 from tests.conftest import TINY_DOCS
-from tests.fake_discord import ADMIN_ROLE_ID
+from tests.discord_payloads import ADMIN_ROLE_ID
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,8 @@ from tests.bot_harness import (
     with_model,
 )
 from tests.conftest import TINY_DOCS
-from tests.fake_discord import APP_ID, CHANNEL_ID, OTHER_CHANNEL_ID, SESSION_ID, FakeDiscord
+from tests.discord_payloads import APP_ID, CHANNEL_ID, OTHER_CHANNEL_ID
+from tests.fake_discord import SESSION_ID, FakeDiscord
 
 pytestmark = pytest.mark.slow
 

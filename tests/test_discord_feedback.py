@@ -15,8 +15,9 @@ from docbot.discord.votes import NOT_RECORDED_TEXT
 from docbot.knowledge_bases import KnowledgeBases
 from tests.bot_harness import bot_settings, build_test_engine, finished_followups, finished_replies, running_bot
 from tests.conftest import TINY_DOCS
+from tests.discord_payloads import CHANNEL_ID, OTHER_CHANNEL_ID
 from tests.fake_components import buttons, press
-from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID, FakeDiscord
+from tests.fake_discord import FakeDiscord
 from tests.test_discord_knowledge_bases import two_knowledge_bases
 
 pytestmark = pytest.mark.slow

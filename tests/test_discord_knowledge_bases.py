@@ -20,7 +20,8 @@ from tests.bot_harness import (
     running_bot,
     start_docbot_discord,
 )
-from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID, TOKEN, FakeDiscord
+from tests.discord_payloads import CHANNEL_ID, OTHER_CHANNEL_ID
+from tests.fake_discord import TOKEN, FakeDiscord
 
 pytestmark = pytest.mark.slow
 

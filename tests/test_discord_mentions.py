@@ -11,7 +11,7 @@ from docbot.components import load_llm
 from docbot.discord.render import ERROR_TEXT, MESSAGE_LIMIT
 from tests.bot_harness import bot_settings, build_test_engine, running_bot
 from tests.conftest import SHIPPED_CORPUS, SHIPPED_DOC, TINY_DOCS
-from tests.fake_discord import CHANNEL_ID, OTHER_CHANNEL_ID
+from tests.discord_payloads import CHANNEL_ID, OTHER_CHANNEL_ID
 from tests.fake_llm_server import StandInServer
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 
 from tests.bot_harness import bot_settings, build_test_engine, finished_replies, running_bot
 from tests.conftest import TINY_DOCS
-from tests.fake_discord import CHANNEL_ID
+from tests.discord_payloads import CHANNEL_ID
 
 pytestmark = pytest.mark.slow
 
