@@ -12,7 +12,7 @@ from docbot.engine.contradiction import contradicts, swapped_word
 from docbot.engine.evaluation import BenchQuestion, judge, summarize
 from docbot.engine.evidence import Evidence
 from docbot.engine.prompt import NOT_FOUND_TEXT
-from docbot.engine.question_shape import AnswerKind, question_shape
+from docbot.engine.question_shape import AnswerKind, holds_answer_kind, question_shape
 from docbot.engine.refusal import missing_specifics
 from docbot.index.chunking import Chunk
 from docbot.index.search import Passage
@@ -262,6 +262,19 @@ def test_a_sentence_saying_the_opposite_of_the_question_is_refused(city_engine, 
     answer = city_engine.answer(plain)
     assert answer.answered
     assert expected in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        ("In what country is Wexmouth?", "Wexmouth grew rich in the age of the wool trade.", False),
+        ("In what country is Wexmouth?", "Wexmouth is a harbour town of northern Portugal.", True),
+        ("Where do the boats of Wexmouth wait?", "They wait behind the northern pier.", True),
+    ],
+)
+def test_what_country_asks_for_a_name_where_may_be_answered_by_a_described_place(question, sentence, holds):
+    """ "In the age of the wool trade" describes no country; "behind the northern pier" says where."""
+    assert holds_answer_kind(question_shape(question), sentence) is holds
 
 
 def test_an_ordinal_is_no_answer_to_how_many(city_engine):

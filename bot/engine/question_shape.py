@@ -35,6 +35,8 @@ _QUANTITY_NOUNS = (
 )
 _PLACE_NOUNS = r"(?:city|country|state|town|region|continent|county|island|province|nation|village|borough)s?"
 _A_FEW_WORDS = r"(?:[\w'’-]+\s+){0,2}?"  # "what [is the] population", "which [European] city"
+# "What country...?" asks for a name: "in the 11th century" describes no country, as it may say where.
+_NAMED_PLACE = re.compile(rf"\b(?:what|which)\s+{_A_FEW_WORDS}{_PLACE_NOUNS}\b", re.I)
 _KIND_PATTERNS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     (AnswerKind.TIME, re.compile(rf"\b(?:when|(?:what|which)\s+{_A_FEW_WORDS}{_TIME_NOUNS}\b|how long ago)", re.I)),
     (
@@ -144,8 +146,9 @@ def holds_answer_kind(shape: QuestionShape, text: str) -> bool:
         return bool(numbers(counts) - shape.numbers) or bool(_NUMBER_WORD.search(counts))
     if shape.kind is AnswerKind.PERSON:
         return bool(names(text) - shape.topic)
-    if shape.kind is AnswerKind.PLACE:  # a named place, or a place described: "in the second drawer"
-        return bool(names(text) - shape.topic) or bool(_LOCATIVE.search(text))
+    if shape.kind is AnswerKind.PLACE:  # a named place, or for "where" a place described: "in the second drawer"
+        described = not _NAMED_PLACE.search(shape.text) and bool(_LOCATIVE.search(text))
+        return bool(names(text) - shape.topic) or described
     return True
 
 
