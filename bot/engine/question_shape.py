@@ -35,8 +35,9 @@ _QUANTITY_NOUNS = (
 )
 _PLACE_NOUNS = r"(?:city|country|state|town|region|continent|county|island|province|nation|village|borough)s?"
 _A_FEW_WORDS = r"(?:[\w'’-]+\s+){0,2}?"  # "what [is the] population", "which [European] city"
+_NAMED_PLACE_QUESTION = rf"\b(?:what|which)\s+{_A_FEW_WORDS}{_PLACE_NOUNS}\b"
 # "What country...?" asks for a name: "in the 11th century" describes no country, as it may say where.
-_NAMED_PLACE = re.compile(rf"\b(?:what|which)\s+{_A_FEW_WORDS}{_PLACE_NOUNS}\b", re.I)
+_NAMED_PLACE = re.compile(_NAMED_PLACE_QUESTION, re.I)
 _KIND_PATTERNS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     (AnswerKind.TIME, re.compile(rf"\b(?:when|(?:what|which)\s+{_A_FEW_WORDS}{_TIME_NOUNS}\b|how long ago)", re.I)),
     (
@@ -48,7 +49,7 @@ _KIND_PATTERNS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
         ),
     ),
     (AnswerKind.PERSON, re.compile(r"\b(?:who|whom|whose)\b", re.I)),
-    (AnswerKind.PLACE, re.compile(rf"\b(?:where|(?:what|which)\s+{_A_FEW_WORDS}{_PLACE_NOUNS}\b)", re.I)),
+    (AnswerKind.PLACE, re.compile(rf"\bwhere|{_NAMED_PLACE_QUESTION}", re.I)),
     (AnswerKind.OTHER, re.compile(r"\b(?:what|which|why|how)\b", re.I)),
 )
 # Words that frame a question without saying what it asks: "What is the name of...", "take place".
