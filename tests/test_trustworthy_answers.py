@@ -273,7 +273,7 @@ def test_a_sentence_saying_the_opposite_of_the_question_is_refused(city_engine, 
     ],
 )
 def test_what_country_asks_for_a_name_where_may_be_answered_by_a_described_place(question, sentence, holds):
-    """ "In the age of the wool trade" describes no country; "behind the northern pier" says where."""
+    """A described place ("in the age of the wool trade") names no country, yet it may say where."""
     assert holds_answer_kind(question_shape(question), sentence) is holds
 
 
