@@ -59,6 +59,8 @@ def city_engine(tmp_path_factory, embedder, llm):
         ("Who owns the Harbor Dodgers?", AnswerKind.PERSON, {"own"}),
         ("In which city is the headquarters?", AnswerKind.PLACE, {"headquart"}),
         ("What is the average annual rainfall?", AnswerKind.OTHER, {"averag", "annual", "rainfal"}),
+        ("What kind of region is Wexmouth?", AnswerKind.OTHER, set()),  # a kind: "a coastal region", no name
+        ("As what kind of state was Texas admitted?", AnswerKind.OTHER, {"admit"}),
     ],
 )
 def test_a_question_is_read_for_the_kind_of_answer_and_what_it_asks(question, kind, focus):

@@ -34,7 +34,8 @@ _QUANTITY_NOUNS = (
     r"salary|budget|revenue|speed|weight|distance|temperature|rainfall|capacity|value)s?"
 )
 _PLACE_NOUNS = r"(?:city|country|state|town|region|continent|county|island|province|nation|village|borough)s?"
-_A_FEW_WORDS = r"(?:[\w'’-]+\s+){0,2}?"  # "what [is the] population", "which [European] city"
+# "what [is the] population", "which [European] city"; not "what kind of region", which asks for a kind.
+_A_FEW_WORDS = r"(?:(?!(?:kind|type|sort)s?\s+of\b)[\w'’-]+\s+){0,2}?"
 _NAMED_PLACE_QUESTION = rf"\b(?:what|which)\s+{_A_FEW_WORDS}{_PLACE_NOUNS}\b"
 # "What country...?" asks for a name: "in the 11th century" describes no country, as it may say where.
 _NAMED_PLACE = re.compile(_NAMED_PLACE_QUESTION, re.I)
