@@ -1,0 +1,1 @@
+"""The speed benchmarks behind scripts/bench.py, one module per thing measured."""
