@@ -231,8 +231,8 @@ def ask(
         elif json_output:
             render.print_json(engine.answer(question).to_json())
         else:
-            with render.streaming_answer() as on_token:
-                answer = engine.answer(question, on_token=on_token)
+            with render.streaming_answer() as on_text:
+                answer = engine.answer(question, on_text=on_text)
             render.print_answer(answer)
 
 

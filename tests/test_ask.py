@@ -60,15 +60,39 @@ def test_ask_json_reads_questions_from_stdin_one_per_line(shipped_index):
     assert "Zuckerberg" in lines[1]["answer"]
 
 
-def test_answer_streams_tokens_and_cites_listed_sources(engine):
+def test_the_answers_first_line_is_shown_before_the_model_writes_and_stays(engine):
+    """The reader's quote leads whatever the model says: shown at once, it is never replaced."""
+    shown: list[str] = []
+
+    answer = engine.answer("Who is the CEO of Microsoft?", on_text=shown.append)
+
+    assert shown == [answer.text.splitlines()[0]]  # the model's own words are not shown, then taken back
+    assert "Satya Nadella" in shown[0]
+    assert answer.timings["first_line_ms"] < answer.timings["first_token_ms"]
+    assert answer.cited and all(1 <= n <= len(answer.sources) for n in answer.cited)
+    assert answer.sources[answer.cited[0] - 1].doc == SHIPPED_DOC
+
+
+def test_a_first_line_the_models_i_dont_know_could_still_take_back_is_not_shown_early(engine):
+    """The best sentence holds few of this question's words: the model's refusal would count."""
+    shown: list[str] = []
+
+    answer = engine.answer(CEO_QUESTION, on_text=shown.append)
+
+    assert answer.answered and "Satya Nadella" in answer.text
+    assert shown == []  # neither that line nor the model's own words before the answer
+
+
+def test_without_the_reader_the_models_words_stream(shipped_index, embedder, llm):
+    settings = Settings(index_dir=shipped_index, answer_reader=False)
+    engine = build_engine(settings, retriever=open_retriever(settings, embedder), llm=llm)
     pieces: list[str] = []
 
-    answer = engine.answer(CEO_QUESTION, on_token=pieces.append)
+    answer = engine.answer(CEO_QUESTION, on_text=pieces.append)
 
     assert len(pieces) > 1
     assert "Satya Nadella" in "".join(pieces)
-    assert answer.cited and all(1 <= n <= len(answer.sources) for n in answer.cited)
-    assert answer.sources[answer.cited[0] - 1].doc == SHIPPED_DOC
+    assert "first_line_ms" not in answer.timings
 
 
 def test_human_output_lists_numbered_sources(shipped_index):

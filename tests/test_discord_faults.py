@@ -94,7 +94,7 @@ def test_a_gateway_drop_mid_answer_is_resumed_and_every_answer_arrives(tiny, clo
         async with running_bot(settings, engine) as server:
             asked = await server.user_says(LONG_QUESTION)
             try:
-                # The model is writing: its first words are on screen.
+                # The answer is being written (the model held mid-reply): its first line is on screen.
                 await server.wait_until(lambda: any(r.content.endswith("▌") for r in server.replies_to(asked)))
                 dropped = time.monotonic()
                 await server.drop_gateway(close_code)

@@ -34,17 +34,18 @@ def remote_settings(tiny_corpus: Path, tmp_path: Path, embedder, model_server: S
 
 
 def test_answer_streams_from_the_server_with_citations(remote_settings: Settings, embedder, model_server) -> None:
-    engine = build_engine(remote_settings, open_retriever(remote_settings, embedder))
+    settings = remote_settings.replace(answer_reader=False)  # the model's words are shown as they stream
+    engine = build_engine(settings, open_retriever(settings, embedder))
     model_server.word_delay = 0.1  # a paced stream: the first word arrives well before the last
     pieces: list[str] = []
     arrived: list[float] = []
 
-    def on_token(piece: str) -> None:
+    def on_text(piece: str) -> None:
         pieces.append(piece)
         arrived.append(time.perf_counter())
 
     asked = time.perf_counter()
-    answer = engine.answer("What is the tallest volcano in the solar system?", on_token=on_token)
+    answer = engine.answer("What is the tallest volcano in the solar system?", on_text=on_text)
 
     assert answer.answered
     assert "Olympus Mons" in answer.text

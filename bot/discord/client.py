@@ -234,7 +234,7 @@ class DocbotClient(discord.Client):
         def work() -> Answer:
             engine = self._engine(knowledge_base)
             return engine.answer(
-                question, on_token=lambda piece: loop.call_soon_threadsafe(reply.add_text, piece), history=history
+                question, on_text=lambda piece: loop.call_soon_threadsafe(reply.add_text, piece), history=history
             )
 
         try:

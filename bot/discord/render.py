@@ -27,7 +27,8 @@ _NOT_BEFORE_CITATION = rf"(?!\s*{CITATION.pattern})"
 
 HELP_TEXT = (
     "**docbot** answers questions from the indexed documents and cites them as [1], [2]...\n"
-    "• Mention me with a question, e.g. `@docbot who leads Meta?`; reply to my answer to ask a follow-up.\n"
+    "• Mention me with a question, e.g. `@docbot who is the CEO of Microsoft?`;"
+    " reply to my answer to ask a follow-up.\n"
     "• `/ask question:` does the same without a mention.\n"
     "• `/sources` shows the passages behind the last answer in this channel.\n"
     "• `/reindex` re-reads the documents; `/add` with a file attached adds one (admins only).\n"
@@ -85,7 +86,7 @@ def render_answer(answer: Answer, heading: str = "") -> list[str]:
 
 
 def render_progress(partial: str, limit: int = MESSAGE_LIMIT) -> str:
-    """The answer while it streams: what the model wrote so far and a cursor, within one message."""
+    """The answer while it is written: its first line or the model's words so far, and a cursor, in one message."""
     room = limit - len(STREAM_CURSOR) - 2
     shown = partial.strip() if len(partial.strip()) <= room else partial.strip()[:room] + " …"
     return (shown or THINKING_TEXT) + STREAM_CURSOR

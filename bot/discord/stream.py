@@ -1,4 +1,4 @@
-"""An answer's Discord messages: created early, edited in place at a throttled pace as the model writes."""
+"""An answer's Discord messages: created early, edited in place at a throttled pace as the answer is written."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from docbot.engine.answer_reader import AnswerReader
-from docbot.engine.answer_text import compose_answer
+from docbot.engine.answer_text import compose_answer, reader_first_line
 from docbot.engine.evidence import Evidence, pack_evidence, rank_evidence
 from docbot.engine.llm import LanguageModel
 from docbot.engine.prompt import NOT_FOUND_TEXT, Exchange, build_messages, is_refusal, retrieval_query
@@ -103,11 +103,18 @@ class Engine:
     def answer(
         self,
         question: str,
-        on_token: Callable[[str], object] | None = None,
+        on_text: Callable[[str], object] | None = None,
         history: Sequence[Exchange] = (),
         k: int | None = None,
     ) -> Answer:
-        """Answer `question` from the documents; `on_token` sees the model's text as it streams."""
+        """Answer `question` from the documents; `on_text` sees the answer as it is written, piece by piece.
+
+        Where the reader has read the best supporting sentence, the answer's first line is its quote
+        whatever the model says, and the model's words are never shown (they only choose which sentence
+        is quoted next): that line comes at once, before the model runs, unless the model's "I don't
+        know" could still refuse (then nothing comes before the answer: nothing shown is taken back).
+        Without a reader, the model's claim may lead, and `on_text` sees its text as it streams.
+        """
         started = time.perf_counter()
         retriever = self.retriever  # once: an index swapped in meanwhile serves the next question
         question = clean_question(question)
@@ -134,6 +141,13 @@ class Engine:
         if not supporting:
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)  # sources stay listed
         facts = pack_evidence(supporting, self.options.prompt_chars, self.options.answer_sentences)
+        if self.reader is not None:  # where the answer lies shapes the first line, not the prompt
+            facts = self._read(question, facts)
+        first_line = None if self.refusal.model_may_refuse(facts) else reader_first_line(facts, shape)
+        if first_line is not None:
+            timings["first_line_ms"] = (time.perf_counter() - started) * 1000
+            if on_text:
+                on_text(first_line)
         pieces: list[str] = []
         for piece in self.llm.stream(
             build_messages(question, facts), self.options.max_answer_tokens, self.options.temperature
@@ -141,16 +155,14 @@ class Engine:
             if not pieces:
                 timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
-            if on_token:
-                on_token(piece)
+            if on_text and self.reader is None:  # with a reader the quote leads, not these words
+                on_text(piece)
             if "\n" in piece and _finished_lines("".join(pieces)) >= self.options.max_answer_lines > 0:
                 break  # small models go on to list every fact; the first line is the answer
         timings["generate_ms"] = (time.perf_counter() - retrieved) * 1000  # evidence, prompt and model
         reply = "".join(pieces).strip()
         if self.refusal.after_generation(is_refusal(reply), facts):
             return Answer(question, NOT_FOUND_TEXT, False, passages, [], timings)
-        if self.reader is not None:  # after the model: where the answer lies shapes the first line, not the prompt
-            facts = self._read(question, facts)
         text, cited = compose_answer(reply, facts, self.options.max_answer_chars, shape)
         return Answer(question, text, True, passages, cited, timings)
 

@@ -55,16 +55,26 @@ def compose_answer(
         text = f"{claim.rstrip(' .')} [{support.source}]."
         quoted = [best, support]
     else:
-        whole = len(best.sentence) <= WHOLE_SENTENCE_CHARS
-        excerpt = best.sentence if whole else _excerpt(best, shape, FIRST_LINE_CHARS)
-        text = f'"{excerpt}" [{best.source}]'
-        claim = excerpt
-        quoted = ([best] if excerpt != best.sentence else []) + [support]
+        claim = _first_excerpt(best, shape)
+        text = f'"{claim}" [{best.source}]'
+        quoted = ([best] if claim != best.sentence else []) + [support]
     for fact in dict.fromkeys(quoted):
         room = max_chars - len(text) - 1
         if not _restates(claim, fact.sentence) and (fact is best or room >= len(fact.sentence) + 8):
             text += "\n" + _quote(fact, room)
     return text, sorted({int(n) for n in CITATION.findall(text)})
+
+
+def reader_first_line(facts: Sequence[Evidence], shape: QuestionShape | None = None) -> str | None:
+    """The first line compose_answer gives whatever the model replies: the reader's quote of the best
+    sentence, once the reader has read it (else None: the model's claim may lead)."""
+    best = facts[0]
+    return None if best.answer_chances is None else f'"{_first_excerpt(best, shape)}" [{best.source}]'
+
+
+def _first_excerpt(best: Evidence, shape: QuestionShape | None) -> str:
+    """The best sentence whole when it is short, else the part of it most likely to hold the answer."""
+    return best.sentence if len(best.sentence) <= WHOLE_SENTENCE_CHARS else _excerpt(best, shape, FIRST_LINE_CHARS)
 
 
 def _backs(claim: str, facts: Sequence[Evidence], shape: QuestionShape | None) -> bool:

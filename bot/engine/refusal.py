@@ -110,7 +110,11 @@ class RefusalPolicy:
 
     def after_generation(self, model_refused: bool, evidence: Sequence[Evidence]) -> bool:
         """Refuse when the model says it does not know and the supporting evidence is not strong."""
-        return model_refused and evidence[0].coverage < TRUST_MODEL_BELOW
+        return model_refused and self.model_may_refuse(evidence)
+
+    def model_may_refuse(self, evidence: Sequence[Evidence]) -> bool:
+        """Whether the model's "I don't know" would be believed over this evidence (after_generation)."""
+        return evidence[0].coverage < TRUST_MODEL_BELOW
 
 
 def _said_otherwise(shape: QuestionShape, text: str, similarity: WordSimilarity) -> Callable[[str], bool]:

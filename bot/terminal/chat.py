@@ -42,8 +42,8 @@ def run_chat(engine: Engine) -> None:
             continue
         history = [Exchange(last.question, last.text)] if last and last.answered else []
         try:
-            with render.streaming_answer() as on_token:
-                last = engine.answer(line, on_token=on_token, history=history)
+            with render.streaming_answer() as on_text:
+                last = engine.answer(line, on_text=on_text, history=history)
             render.print_answer(last)
         except EmptyQuestionError as exc:
             render.err.print(f"[yellow]{render.markup_safe(str(exc))}[/yellow]")

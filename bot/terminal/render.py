@@ -58,15 +58,15 @@ def print_sources(answer: Answer) -> None:
 
 @contextmanager
 def streaming_answer() -> Iterator[Callable[[str], None]]:
-    """Show tokens as they arrive; the caller prints the final answer after leaving."""
+    """Show the answer's pieces as they arrive (dim, then gone); the caller prints the final answer after leaving."""
     text = Text(style="dim")
     with Live(text, console=out, transient=True, auto_refresh=False) as live:
 
-        def on_token(piece: str) -> None:
+        def on_text(piece: str) -> None:
             text.append(printable(piece, multiline=True))
             live.refresh()
 
-        yield on_token
+        yield on_text
 
 
 def print_answer(answer: Answer) -> None:
