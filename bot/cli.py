@@ -6,7 +6,6 @@ Heavy modules (torch, llama.cpp, faiss) are imported inside the commands that ne
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from contextlib import closing
@@ -16,16 +15,14 @@ from typing import Annotated
 import typer
 
 from docbot.errors import ConfigError, DocbotError
+from docbot.index.openmp_waiting import set_openmp_waiting
 from docbot.knowledge_base_config import DEFAULT_KNOWLEDGE_BASE
 from docbot.settings import Settings, load_settings
 from docbot.terminal.safe_text import PrintableLogRecords, printable  # messages quote untrusted names
 
 INTERRUPTED = 130  # exit status after Ctrl+C, as shells report a SIGINT
 
-# Idle OpenMP threads (faiss, torch, llama.cpp) sleep instead of spinning. OpenMP reads this once, when the
-# first of those libraries loads, so it is set here, before any of them: set later (when the embedder
-# loads), generation beside a busy process took 30-43 s instead of 1.7-3.0 s (3 interleaved runs each).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+set_openmp_waiting()  # before torch, faiss or llama.cpp loads (docbot.index.openmp_waiting says why)
 
 app = typer.Typer(
     name="docbot",

@@ -19,6 +19,7 @@ import numpy as np
 
 from docbot.index.errors import EmbedderError
 from docbot.index.int8_export import quantized_model
+from docbot.index.openmp_waiting import set_openmp_waiting
 from docbot.index.query_encoder import (
     MODEL_FILE,
     QueryEncoder,
@@ -235,9 +236,7 @@ def _set_environment() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    # Idle OpenMP threads sleep instead of spinning: on a shared machine spinning threads stall
-    # each other (2x faster builds measured on 2 busy cores). Read when torch loads, so set here.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    set_openmp_waiting()  # read when torch loads: for a program that did not start from docbot's command
 
 
 def _location(name: str) -> str:

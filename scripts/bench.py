@@ -23,9 +23,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# As docbot.cli does before any OpenMP library loads: without it llama.cpp's threads spin and
-# answers beside a busy process measure many times slower than the bot's.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from docbot.index.openmp_waiting import set_openmp_waiting  # noqa: E402 (after the path)
+
+# As docbot.cli does before any OpenMP library loads, so that llama.cpp's threads wait as the bot's do.
+set_openmp_waiting()
 
 from speed.answers import bench_contention, bench_sweep, bench_warm  # noqa: E402 (after the environment)
 from speed.cold_start import bench_cold, bench_importtime, bench_large  # noqa: E402
