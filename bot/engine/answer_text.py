@@ -55,8 +55,7 @@ def compose_answer(
         text = f"{claim.rstrip(' .')} [{support.source}]."
         quoted = [best, support]
     else:
-        claim = _first_excerpt(best, shape)
-        text = f'"{claim}" [{best.source}]'
+        claim, text = _quoted_first_line(best, shape)
         quoted = ([best] if claim != best.sentence else []) + [support]
     for fact in dict.fromkeys(quoted):
         room = max_chars - len(text) - 1
@@ -69,12 +68,15 @@ def reader_first_line(facts: Sequence[Evidence], shape: QuestionShape | None = N
     """The first line compose_answer gives whatever the model replies: the reader's quote of the best
     sentence, once the reader has read it (else None: the model's claim may lead)."""
     best = facts[0]
-    return None if best.answer_chances is None else f'"{_first_excerpt(best, shape)}" [{best.source}]'
+    return None if best.answer_chances is None else _quoted_first_line(best, shape)[1]
 
 
-def _first_excerpt(best: Evidence, shape: QuestionShape | None) -> str:
-    """The best sentence whole when it is short, else the part of it most likely to hold the answer."""
-    return best.sentence if len(best.sentence) <= WHOLE_SENTENCE_CHARS else _excerpt(best, shape, FIRST_LINE_CHARS)
+def _quoted_first_line(best: Evidence, shape: QuestionShape | None) -> tuple[str, str]:
+    """(the excerpt, the line quoting it): the best sentence whole when it is short, else the part of
+    it most likely to hold the answer."""
+    whole = len(best.sentence) <= WHOLE_SENTENCE_CHARS
+    excerpt = best.sentence if whole else _excerpt(best, shape, FIRST_LINE_CHARS)
+    return excerpt, f'"{excerpt}" [{best.source}]'
 
 
 def _backs(claim: str, facts: Sequence[Evidence], shape: QuestionShape | None) -> bool:
