@@ -14,6 +14,7 @@ from typing import BinaryIO, overload
 
 import numpy as np
 
+from docbot.index.ast_race import retry_ast_race
 from docbot.index.chunking import Chunk
 
 CHUNKS_FILE = "chunks.jsonl"
@@ -40,7 +41,7 @@ class ChunkTable(Sequence[Chunk]):
     @classmethod
     def open(cls, folder: Path) -> ChunkTable:
         """The table of `folder`; raises OSError or ValueError if its files are missing or damaged."""
-        offsets = np.load(folder / OFFSETS_FILE, mmap_mode="r", allow_pickle=False)
+        offsets = retry_ast_race(lambda: np.load(folder / OFFSETS_FILE, mmap_mode="r", allow_pickle=False))
         if offsets.ndim != 1 or not len(offsets) or offsets[-1] != (folder / CHUNKS_FILE).stat().st_size:
             raise ValueError(f"{OFFSETS_FILE} does not match {CHUNKS_FILE}")
         return cls(folder, offsets)

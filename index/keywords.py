@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from docbot.index.ast_race import retry_ast_race
 from docbot.index.terms import keyword_terms
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def load_keywords(folder: Path) -> bm25s.BM25:
     """The saved index of `folder`, its arrays memory-mapped. Raises OSError/ValueError if damaged."""
     import bm25s
 
-    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    return retry_ast_race(lambda: bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
 
 
 def keyword_scores(index: bm25s.BM25, question: str, count: int) -> np.ndarray:

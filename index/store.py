@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
+from docbot.index.ast_race import retry_ast_race
 from docbot.index.chunk_file import CHUNKS_FILE, OFFSETS_FILE, ChunkTable, write_chunks
 from docbot.index.chunking import Chunk
 from docbot.index.durable import TEMPORARY_SUFFIX, fsync, save_array, save_vectors, write_atomically
@@ -194,7 +195,7 @@ class IndexStore:
         mapped = faiss.IO_FLAG_MMAP_IFC if manifest.index_type == "flat" else faiss.IO_FLAG_MMAP
         try:
             chunks = ChunkTable.open(path)
-            embeddings = np.load(path / EMBEDDINGS_FILE, mmap_mode="r", allow_pickle=False)
+            embeddings = retry_ast_race(lambda: np.load(path / EMBEDDINGS_FILE, mmap_mode="r", allow_pickle=False))
             vectors = faiss.read_index(str(path / VECTORS_FILE), mapped | faiss.IO_FLAG_READ_ONLY)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise _damaged(path, exc) from None

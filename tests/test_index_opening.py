@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from docbot.index.builder import build_index
 from docbot.index.chunk_file import CHUNKS_FILE
-from docbot.index.keywords import KEYWORDS_DIR
+from docbot.index.keywords import KEYWORDS_DIR, load_keywords
 from docbot.index.search import Retriever
 from tests.conftest import CHUNKING, TINY_DOCS, run_docbot, store_at
 
@@ -70,3 +72,35 @@ def test_a_changed_file_keeps_every_other_files_chunks_in_place(write_corpus, tm
         assert rows and all(index.chunks[row].doc == doc for row in rows)
     assert "voles" in index.chunks[index.chunks_of("animals/owls.txt")[0]].text
     assert Retriever(index, embedder).search("black and white stripes", 1)[0].doc == "zebra.md"
+
+
+def test_a_first_search_that_meets_cpythons_ast_race_still_answers(tiny_corpus, tmp_path, embedder, monkeypatch):
+    """np.load parses .npy headers with ast; beside another thread's parsing, CPython 3.11 may fail it once."""
+    import bm25s  # imported by the store when a search first needs it
+
+    store = store_at(tmp_path / "index")
+    build_index(tiny_corpus, store, embedder, CHUNKING)
+    real_load, calls = bm25s.BM25.load, []
+
+    def racing_load(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise SystemError("AST constructor recursion depth mismatch (before=54, after=213)")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(bm25s.BM25, "load", racing_load)
+
+    passages = Retriever(store.load(), embedder).search("Olympus Mons", 1)
+
+    assert passages[0].doc == "space.md" and len(calls) == 2
+
+
+def test_other_system_errors_are_not_retried(monkeypatch, tmp_path):
+    import bm25s
+
+    def broken_load(*args, **kwargs):
+        raise SystemError("something else entirely")
+
+    monkeypatch.setattr(bm25s.BM25, "load", broken_load)
+    with pytest.raises(SystemError, match="something else"):
+        load_keywords(tmp_path)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from docbot.errors import ReaderUnavailable
+from docbot.index.ast_race import retry_ast_race
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -205,7 +206,7 @@ def _load_tokenizer(model_dir: Path) -> Tokenizer:
 
 def _load_weights(model_dir: Path, adapters: Path) -> _Weights:
     with _loading:  # two front ends asking at once load once
-        return _fitted_weights(model_dir, adapters)
+        return retry_ast_race(lambda: _fitted_weights(model_dir, adapters))
 
 
 @functools.lru_cache(maxsize=4)
