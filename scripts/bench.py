@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-from docbot.index.openmp_waiting import set_openmp_waiting  # noqa: E402 (after the path)
+from docbot.index.openmp_waiting import set_openmp_waiting  # noqa: E402 (after the environment)
 
 # As docbot.cli does before any OpenMP library loads, so that llama.cpp's threads wait as the bot's do.
 set_openmp_waiting()

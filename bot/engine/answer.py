@@ -155,7 +155,7 @@ class Engine:
             if not pieces:
                 timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
-            if on_text and self.reader is None:  # with a reader the quote leads, not these words
+            if on_text and facts[0].answer_chances is None:  # else the reader's quote leads, not these words
                 on_text(piece)
             if "\n" in piece and _finished_lines("".join(pieces)) >= self.options.max_answer_lines > 0:
                 break  # small models go on to list every fact; the first line is the answer
